@@ -1,0 +1,1 @@
+"""Ingestion: one module per arXiv source, all feeding one idempotent upsert."""

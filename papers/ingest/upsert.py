@@ -1,0 +1,213 @@
+"""The one upsert every source uses: keyed on the arXiv id, idempotent, a batch per transaction."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from papers.ingest.records import PaperRecord
+from papers.models import Author, Authorship, Category, Paper, PaperVersion, author_key
+from papers.taxonomy import CATEGORIES, group_of
+
+# Fields a record sets when it is at least as new as what we have. Empty values never erase:
+# an RSS entry has no journal reference, which does not mean the paper lost it.
+_TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "doi", "other_classes")
+
+
+@dataclass
+class UpsertResult:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> list[str]:
+        """Ids whose search document or enrichment must be redone."""
+        return self.new + self.updated
+
+    def add(self, other: "UpsertResult") -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def upsert_records(records: Sequence[PaperRecord]) -> UpsertResult:
+    """Insert new papers and merge changes into known ones, all or nothing for this batch."""
+    records = _latest_per_id(records)
+    result = UpsertResult()
+    if not records:
+        return result
+    with transaction.atomic():
+        _ensure_categories({c for r in records for c in r.categories})
+        existing = Paper.objects.in_bulk([r.arxiv_id for r in records], field_name="arxiv_id")
+        to_create, to_update = [], []
+        authors_new, authors_replaced, categories_new, categories_replaced = [], [], [], []
+        update_fields: set[str] = set()
+        for record in records:
+            paper = existing.get(record.arxiv_id)
+            if paper is None:
+                paper = _new_paper(record)
+                to_create.append(paper)
+                authors_new.append(paper)
+                categories_new.append(paper)
+                continue
+            changes = _merge(paper, record)
+            if not changes:
+                result.unchanged += 1
+                continue
+            to_update.append(paper)
+            update_fields.update(changes)
+            if "author_names" in changes:
+                authors_replaced.append(paper)
+            if "category_codes" in changes:
+                categories_replaced.append(paper)
+        Paper.objects.bulk_create(to_create)
+        if to_update:
+            Paper.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}))
+        _write_authors(authors_new, authors_replaced)
+        _write_categories(categories_new, categories_replaced)
+        _write_versions(records, {p.arxiv_id: p for p in [*existing.values(), *to_create]})
+        result.new = [p.arxiv_id for p in to_create]
+        result.updated = [p.arxiv_id for p in to_update]
+    return result
+
+
+def upsert_in_batches(records: Iterable[PaperRecord], batch_size: int = 500) -> UpsertResult:
+    total = UpsertResult()
+    batch: list[PaperRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            total.add(upsert_records(batch))
+            batch = []
+    total.add(upsert_records(batch))
+    return total
+
+
+def _latest_per_id(records: Sequence[PaperRecord]) -> list[PaperRecord]:
+    latest: dict[str, PaperRecord] = {}
+    for record in records:
+        seen = latest.get(record.arxiv_id)
+        if seen is None or (record.version or 0) >= (seen.version or 0):
+            if seen is not None and record.version == seen.version:
+                record.categories = _union(seen.categories, record.categories)
+            latest[record.arxiv_id] = record
+    return list(latest.values())
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    return first + [c for c in second if c not in first]
+
+
+def _ensure_categories(codes: set[str]) -> None:
+    Category.objects.bulk_create(
+        [Category(code=c, name=CATEGORIES[c], group=group_of(c)) for c in sorted(codes)],
+        ignore_conflicts=True,
+    )
+
+
+def _new_paper(record: PaperRecord) -> Paper:
+    return Paper(
+        arxiv_id=record.arxiv_id,
+        version=record.version or 1,
+        title=record.title,
+        abstract=record.abstract,
+        author_names=record.authors,
+        primary_category_id=record.categories[0],
+        category_codes=record.categories,
+        other_classes=record.other_classes,
+        comment=record.comment,
+        journal_ref=record.journal_ref,
+        doi=record.doi,
+        submitted=record.submitted,
+        updated=record.updated or record.submitted,
+        announced=record.announced,
+        withdrawn=record.withdrawn,
+    )
+
+
+def _merge(paper: Paper, record: PaperRecord) -> set[str]:
+    """Apply what the record knows that the paper lacks; return the names of changed fields."""
+    new: dict[str, object] = {}
+    newer = record.version is not None and record.version > paper.version
+    stale = record.version is not None and record.version < paper.version
+    if not stale:
+        for name in _TEXT_FIELDS:
+            value = getattr(record, name)
+            if value:
+                new[name] = value
+        if record.authors:
+            new["author_names"] = record.authors
+        if record.version is not None:
+            new["version"] = record.version
+        if record.updated and (paper.updated is None or record.updated > paper.updated):
+            new["updated"] = record.updated
+        new["withdrawn"] = record.withdrawn if newer else paper.withdrawn or record.withdrawn
+    # A newer version may recategorise a paper; otherwise a record (a cross-list) only adds.
+    codes = record.categories if newer else _union(paper.category_codes, record.categories)
+    new["category_codes"] = codes
+    new["primary_category_id"] = codes[0]
+    if record.submitted and (paper.submitted is None or record.submitted < paper.submitted):
+        new["submitted"] = record.submitted
+    if record.announced and (paper.announced is None or record.announced < paper.announced):
+        new["announced"] = record.announced
+    changed = {name for name, value in new.items() if getattr(paper, name) != value}
+    for name in changed:
+        setattr(paper, name, new[name])
+    return changed
+
+
+def _write_authors(new: list[Paper], replaced: list[Paper]) -> None:
+    papers = new + replaced
+    if not papers:
+        return
+    names = {author_key(n): n for p in papers for n in p.author_names}
+    Author.objects.bulk_create(
+        [Author(key=k, name=n) for k, n in names.items() if k], ignore_conflicts=True
+    )
+    ids = dict(Author.objects.filter(key__in=list(names)).values_list("key", "id"))
+    if replaced:
+        Authorship.objects.filter(paper__in=replaced).delete()
+    rows, seen = [], set()
+    for paper in papers:
+        position = 0
+        for name in paper.author_names:
+            key = author_key(name)
+            if not key or (paper.pk, key) in seen:
+                continue
+            seen.add((paper.pk, key))
+            rows.append(Authorship(paper=paper, author_id=ids[key], position=position))
+            position += 1
+    Authorship.objects.bulk_create(rows)
+
+
+def _write_categories(new: list[Paper], replaced: list[Paper]) -> None:
+    papers = new + replaced
+    if not papers:
+        return
+    through = Paper.categories.through
+    if replaced:
+        through.objects.filter(paper__in=replaced).delete()
+    through.objects.bulk_create(
+        [through(paper_id=p.pk, category_id=c) for p in papers for c in p.category_codes]
+    )
+
+
+def _write_versions(records: list[PaperRecord], papers: dict[str, Paper]) -> None:
+    """Add the version rows we have not seen; an older version arriving late is history only."""
+    rows = []
+    for record in records:
+        paper = papers[record.arxiv_id]
+        versions = record.versions or (
+            [(record.version, record.updated or record.submitted, "")] if record.version else []
+        )
+        rows += [PaperVersion(paper=paper, version=v, submitted=s, size=z) for v, s, z in versions]
+    if not rows:
+        return
+    known = set(
+        PaperVersion.objects.filter(paper__in={r.paper_id for r in rows}).values_list(
+            "paper_id", "version"
+        )
+    )
+    fresh = [r for r in rows if (r.paper_id, r.version) not in known]
+    PaperVersion.objects.bulk_create(fresh, ignore_conflicts=True)

@@ -1,0 +1,126 @@
+"""Papers as arXiv shapes them: ids without versions, ordered authors, a primary category."""
+
+import re
+import unicodedata
+
+from django.db import models
+from django.urls import reverse
+
+
+def author_key(name: str) -> str:
+    """The key two spellings of one author share: accents folded, case and spacing ignored."""
+    folded = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[\s.,]+", " ", folded).strip().lower()
+
+
+class Category(models.Model):
+    code = models.CharField(max_length=32, primary_key=True)
+    name = models.CharField(max_length=200)
+    group = models.CharField(max_length=16, db_index=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("category_list", args=[self.code])
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=300)
+    key = models.CharField(max_length=300, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("author", args=[self.key])
+
+
+class Paper(models.Model):
+    arxiv_id = models.CharField("arXiv id", max_length=64, unique=True)
+    version = models.PositiveSmallIntegerField(default=1, help_text="Latest version we have.")
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    # Ordered names for display and indexing; `authors` links the same people for author pages.
+    author_names = models.JSONField(default=list)
+    authors = models.ManyToManyField(Author, through="Authorship", related_name="papers")
+    primary_category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="primary_papers"
+    )
+    # Ordered codes, primary first, as arXiv lists them; `categories` is the same set for joins.
+    category_codes = models.JSONField(default=list)
+    categories = models.ManyToManyField(Category, related_name="papers")
+    other_classes = models.JSONField(default=list, blank=True, help_text="ACM / MSC codes.")
+    comment = models.TextField(blank=True)
+    journal_ref = models.TextField("journal reference", blank=True)
+    doi = models.CharField("DOI", max_length=255, blank=True)
+    submitted = models.DateTimeField(null=True, blank=True, help_text="First version submitted.")
+    updated = models.DateTimeField(null=True, blank=True, help_text="Latest version submitted.")
+    announced = models.DateField(
+        null=True, blank=True, db_index=True, help_text="First announced in a daily listing."
+    )
+    withdrawn = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-announced", "-arxiv_id"]
+        indexes = [models.Index(fields=["announced", "primary_category"])]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("paper", args=[self.arxiv_id])
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.arxiv_id}v{self.version}"
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.versioned_id}"
+
+    @property
+    def cross_list_codes(self) -> list[str]:
+        return self.category_codes[1:]
+
+
+class Authorship(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "position"], name="one_author_per_position")
+        ]
+
+
+class PaperVersion(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveSmallIntegerField()
+    submitted = models.DateTimeField(null=True, blank=True)
+    size = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["version"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "version"], name="one_row_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paper.arxiv_id}v{self.version}"
