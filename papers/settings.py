@@ -120,10 +120,8 @@ LOGGING = {
 # --- Search -------------------------------------------------------------------------------
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="tantivy")
 SEARCH_BACKENDS = {
-    "tantivy": {
-        "BACKEND": "search.backends.tantivy.TantivyBackend",
-        "PATH": DATA_DIR / "index",
-    },
+    # PATH None means DATA_DIR / "index", resolved when the backend is made (tests move DATA_DIR).
+    "tantivy": {"BACKEND": "search.backends.tantivy.TantivyBackend", "PATH": None},
     "elasticsearch": {
         "BACKEND": "search.backends.elasticsearch.ElasticsearchBackend",
         "URLS": env.list("ELASTICSEARCH_URL", default=["http://127.0.0.1:9200"]),
