@@ -109,6 +109,9 @@ class Authorship(models.Model):
             models.UniqueConstraint(fields=["paper", "position"], name="one_author_per_position")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.author_id} #{self.position} of {self.paper_id}"
+
 
 class PaperVersion(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions")

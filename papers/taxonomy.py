@@ -196,8 +196,19 @@ CATEGORIES = {
 
 # Archives whose categories are grouped under Physics on arXiv's pages.
 _PHYSICS_ARCHIVES = {
-    "astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nlin",
-    "nucl-ex", "nucl-th", "physics", "quant-ph",
+    "astro-ph",
+    "cond-mat",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "physics",
+    "quant-ph",
 }
 
 

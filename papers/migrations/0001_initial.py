@@ -5,103 +5,183 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Author',
+            name="Author",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=300)),
-                ('key', models.CharField(max_length=300, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=300)),
+                ("key", models.CharField(max_length=300, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('code', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=200)),
-                ('group', models.CharField(db_index=True, max_length=16)),
+                ("code", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=200)),
+                ("group", models.CharField(db_index=True, max_length=16)),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['code'],
+                "verbose_name_plural": "categories",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Authorship',
+            name="Authorship",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorships', to='papers.author')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorships",
+                        to="papers.author",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='Paper',
+            name="Paper",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('arxiv_id', models.CharField(max_length=64, unique=True, verbose_name='arXiv id')),
-                ('version', models.PositiveSmallIntegerField(default=1, help_text='Latest version we have.')),
-                ('title', models.TextField()),
-                ('abstract', models.TextField(blank=True)),
-                ('author_names', models.JSONField(default=list)),
-                ('category_codes', models.JSONField(default=list)),
-                ('other_classes', models.JSONField(blank=True, default=list, help_text='ACM / MSC codes.')),
-                ('comment', models.TextField(blank=True)),
-                ('journal_ref', models.TextField(blank=True, verbose_name='journal reference')),
-                ('doi', models.CharField(blank=True, max_length=255, verbose_name='DOI')),
-                ('submitted', models.DateTimeField(blank=True, help_text='First version submitted.', null=True)),
-                ('updated', models.DateTimeField(blank=True, help_text='Latest version submitted.', null=True)),
-                ('announced', models.DateField(blank=True, db_index=True, help_text='First announced in a daily listing.', null=True)),
-                ('withdrawn', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('authors', models.ManyToManyField(related_name='papers', through='papers.Authorship', to='papers.author')),
-                ('categories', models.ManyToManyField(related_name='papers', to='papers.category')),
-                ('primary_category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='primary_papers', to='papers.category')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("arxiv_id", models.CharField(max_length=64, unique=True, verbose_name="arXiv id")),
+                (
+                    "version",
+                    models.PositiveSmallIntegerField(
+                        default=1, help_text="Latest version we have."
+                    ),
+                ),
+                ("title", models.TextField()),
+                ("abstract", models.TextField(blank=True)),
+                ("author_names", models.JSONField(default=list)),
+                ("category_codes", models.JSONField(default=list)),
+                (
+                    "other_classes",
+                    models.JSONField(blank=True, default=list, help_text="ACM / MSC codes."),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("journal_ref", models.TextField(blank=True, verbose_name="journal reference")),
+                ("doi", models.CharField(blank=True, max_length=255, verbose_name="DOI")),
+                (
+                    "submitted",
+                    models.DateTimeField(
+                        blank=True, help_text="First version submitted.", null=True
+                    ),
+                ),
+                (
+                    "updated",
+                    models.DateTimeField(
+                        blank=True, help_text="Latest version submitted.", null=True
+                    ),
+                ),
+                (
+                    "announced",
+                    models.DateField(
+                        blank=True,
+                        db_index=True,
+                        help_text="First announced in a daily listing.",
+                        null=True,
+                    ),
+                ),
+                ("withdrawn", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "authors",
+                    models.ManyToManyField(
+                        related_name="papers", through="papers.Authorship", to="papers.author"
+                    ),
+                ),
+                ("categories", models.ManyToManyField(related_name="papers", to="papers.category")),
+                (
+                    "primary_category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="primary_papers",
+                        to="papers.category",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-announced', '-arxiv_id'],
+                "ordering": ["-announced", "-arxiv_id"],
             },
         ),
         migrations.AddField(
-            model_name='authorship',
-            name='paper',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorships', to='papers.paper'),
+            model_name="authorship",
+            name="paper",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="authorships",
+                to="papers.paper",
+            ),
         ),
         migrations.CreateModel(
-            name='PaperVersion',
+            name="PaperVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveSmallIntegerField()),
-                ('submitted', models.DateTimeField(blank=True, null=True)),
-                ('size', models.CharField(blank=True, max_length=32)),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='papers.paper')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveSmallIntegerField()),
+                ("submitted", models.DateTimeField(blank=True, null=True)),
+                ("size", models.CharField(blank=True, max_length=32)),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="papers.paper",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version'],
+                "ordering": ["version"],
             },
         ),
         migrations.AddIndex(
-            model_name='paper',
-            index=models.Index(fields=['announced', 'primary_category'], name='papers_pape_announc_f5c21c_idx'),
+            model_name="paper",
+            index=models.Index(
+                fields=["announced", "primary_category"], name="papers_pape_announc_f5c21c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='authorship',
-            constraint=models.UniqueConstraint(fields=('paper', 'position'), name='one_author_per_position'),
+            model_name="authorship",
+            constraint=models.UniqueConstraint(
+                fields=("paper", "position"), name="one_author_per_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paperversion',
-            constraint=models.UniqueConstraint(fields=('paper', 'version'), name='one_row_per_version'),
+            model_name="paperversion",
+            constraint=models.UniqueConstraint(
+                fields=("paper", "version"), name="one_row_per_version"
+            ),
         ),
     ]

@@ -1,0 +1,86 @@
+"""Daily lists: which papers a category (or a combination of categories) announced on a day."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from papers.models import Paper
+from papers.taxonomy import CATEGORIES
+
+# Longest first, so `hep-th` wins over an exclusion of `th` and `cond-mat.mes-hall` is one code.
+_CODES_LONGEST_FIRST = sorted(CATEGORIES, key=len, reverse=True)
+
+
+class UnknownCategory(LookupError):
+    """A code that is not in arXiv's taxonomy."""
+
+
+class BadListSpec(ValueError):
+    """Text that is not a list of categories joined by `,` `+` or `-`."""
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """`cs.AI,cs.CL` is a union; `cs.AI+cs.LG-cs.CY` a union minus the papers in cs.CY."""
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "ListSpec":
+        include: list[str] = []
+        exclude: list[str] = []
+        position, operator = 0, ","
+        while position < len(text):
+            code = next((c for c in _CODES_LONGEST_FIRST if text.startswith(c, position)), None)
+            if code is None:
+                rest = re.split(r"[,+]", text[position:])[0]
+                raise UnknownCategory(rest or text)
+            (exclude if operator == "-" else include).append(code)
+            position += len(code)
+            if position < len(text):
+                operator = text[position]
+                if operator not in ",+-":
+                    raise BadListSpec(
+                        f"unexpected {operator!r} in {text!r}: join codes with , + or -"
+                    )
+                if position + 1 == len(text):
+                    raise BadListSpec(f"expected a category after {text!r}")
+                position += 1
+        if not include:
+            raise BadListSpec("a list needs at least one category to include")
+        return cls(tuple(dict.fromkeys(include)), tuple(dict.fromkeys(exclude)))
+
+    def __str__(self) -> str:
+        return ",".join(self.include) + "".join(f"-{c}" for c in self.exclude)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return self.include + self.exclude
+
+    def papers(self) -> QuerySet[Paper]:
+        papers = Paper.objects.filter(categories__in=self.include).distinct()
+        if self.exclude:
+            papers = papers.exclude(categories__in=self.exclude)
+        return papers
+
+
+def announcement_days(spec: ListSpec) -> QuerySet:
+    """Days on which the list announced papers, newest first."""
+    return (
+        spec.papers()
+        .exclude(announced=None)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .distinct()
+    )
+
+
+def neighbours(spec: ListSpec, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The previous and next announcement days around `day`."""
+    days = announcement_days(spec)
+    previous = days.filter(announced__lt=day).first()
+    following = days.order_by("announced").filter(announced__gt=day).first()
+    return previous, following

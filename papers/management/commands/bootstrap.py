@@ -1,0 +1,29 @@
+"""Bring a fresh or existing installation up to date; fast when there is nothing to do."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from papers.ingest.snapshot import load_snapshot
+from papers.models import Paper
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the shipped sample into an empty database and build what is missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--sample", default=str(settings.SAMPLE_PATH), help="Snapshot to load when empty."
+        )
+
+    def handle(self, *args, sample: str, verbosity: int = 1, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if not Paper.objects.exists():
+            self.stdout.write(f"Loading the sample papers from {sample}")
+            report = load_snapshot(sample, progress=verbosity > 0)
+            if report.error:
+                raise CommandError(f"{sample}: {report.error}")
+            self.stdout.write(f"Loaded {len(report.result.new)} papers.")
+        else:
+            self.stdout.write(f"{Paper.objects.count()} papers in the database.")

@@ -1,0 +1,99 @@
+"""The paper browser: home, daily lists, paper pages, author pages."""
+
+import datetime as dt
+
+from django.db.models import Count, Max, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+
+from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
+from papers.models import Author, Category, Paper
+
+LIST_PAGE_LIMIT = 500
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    html = render_to_string("400.html", {"message": message}, request=request)
+    return HttpResponseBadRequest(html)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    latest = Paper.objects.aggregate(day=Max("announced"))["day"]
+    categories = (
+        Category.objects.annotate(
+            total=Count("papers"),
+            today=Count("papers", filter=Q(papers__announced=latest)),
+        )
+        .filter(total__gt=0)
+        .order_by("-today", "code")
+    )
+    days = (
+        Paper.objects.exclude(announced=None)
+        .values("announced")
+        .annotate(n=Count("id"))
+        .order_by("-announced")[:10]
+    )
+    return render(
+        request,
+        "papers/home.html",
+        {"latest": latest, "categories": categories, "days": days, "total": Paper.objects.count()},
+    )
+
+
+def category_list(request: HttpRequest, spec: str) -> HttpResponse:
+    try:
+        parsed = ListSpec.parse(spec)
+    except UnknownCategory as exc:
+        raise Http404(f"Unknown category: {exc}") from exc
+    except BadListSpec as exc:
+        return bad_request(request, str(exc))
+    day = None
+    if date_text := request.GET.get("date"):
+        try:
+            day = dt.date.fromisoformat(date_text)
+        except ValueError:
+            return bad_request(request, f"Not a date: {date_text!r} (use YYYY-MM-DD).")
+    if day is None:
+        day = announcement_days(parsed).first()
+    papers = []
+    previous = following = None
+    if day is not None:
+        papers = (
+            parsed.papers()
+            .filter(announced=day)
+            .select_related("primary_category")
+            .order_by("-arxiv_id")[:LIST_PAGE_LIMIT]
+        )
+        previous, following = neighbours(parsed, day)
+    return render(
+        request,
+        "papers/list.html",
+        {
+            "spec": parsed,
+            "day": day,
+            "papers": papers,
+            "previous": previous,
+            "following": following,
+            "categories": Category.objects.filter(code__in=parsed.codes),
+        },
+    )
+
+
+def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    try:
+        canonical = normalize_arxiv_id(arxiv_id)
+    except InvalidArxivId as exc:
+        raise Http404(str(exc)) from exc
+    paper = get_object_or_404(
+        Paper.objects.select_related("primary_category").prefetch_related("versions"),
+        arxiv_id=canonical,
+    )
+    return render(request, "papers/paper.html", {"paper": paper})
+
+
+def author_detail(request: HttpRequest, key: str) -> HttpResponse:
+    author = get_object_or_404(Author, key=key)
+    papers = author.papers.select_related("primary_category").order_by("-announced", "-arxiv_id")
+    return render(request, "papers/author.html", {"author": author, "papers": papers[:500]})
