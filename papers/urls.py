@@ -1,13 +1,16 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from papers import views
+from papers.feeds import CategoryFeed
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("arxiv/<str:spec>", views.category_list, name="category_list"),
+    path("arxiv/<str:spec>/feed", CategoryFeed(), name="category_feed"),
     # Old-style ids contain a slash (hep-th/9901001).
     re_path(r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)$", views.paper_detail, name="paper"),
     path("author/<path:key>", views.author_detail, name="author"),
+    path("", include("papers.library.urls")),
     path("admin/", admin.site.urls),
 ]

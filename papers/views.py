@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.library.keywords import KeywordFilter
+from papers.library.reader import reader_context
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
 from papers.models import Author, Category, Paper
 
@@ -57,15 +59,14 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             return bad_request(request, f"Not a date: {date_text!r} (use YYYY-MM-DD).")
     if day is None:
         day = announcement_days(parsed).first()
-    papers = []
+    papers, hidden = [], 0
     previous = following = None
+    keywords = KeywordFilter.for_request(request)
     if day is not None:
-        papers = (
-            parsed.papers()
-            .filter(announced=day)
-            .select_related("primary_category")
-            .order_by("-arxiv_id")[:LIST_PAGE_LIMIT]
-        )
+        papers = list(parsed.papers().filter(announced=day).order_by("-arxiv_id")[:LIST_PAGE_LIMIT])
+        if keywords.active and request.GET.get("filter") != "off":
+            kept = [p for p in papers if keywords.keeps(p.title, p.abstract)]
+            papers, hidden = kept, len(papers) - len(kept)
         previous, following = neighbours(parsed, day)
     return render(
         request,
@@ -74,9 +75,11 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             "spec": parsed,
             "day": day,
             "papers": papers,
+            "hidden": hidden,
             "previous": previous,
             "following": following,
             "categories": Category.objects.filter(code__in=parsed.codes),
+            **reader_context(request, papers),
         },
     )
 
@@ -90,10 +93,13 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    return render(request, "papers/paper.html", {"paper": paper})
+    return render(
+        request, "papers/paper.html", {"paper": paper, **reader_context(request, [paper])}
+    )
 
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     author = get_object_or_404(Author, key=key)
-    papers = author.papers.select_related("primary_category").order_by("-announced", "-arxiv_id")
-    return render(request, "papers/author.html", {"author": author, "papers": papers[:500]})
+    papers = list(author.papers.order_by("-announced", "-arxiv_id")[:LIST_PAGE_LIMIT])
+    context = {"author": author, "papers": papers, **reader_context(request, papers)}
+    return render(request, "papers/author.html", context)

@@ -10,3 +10,18 @@ register = template.Library()
 def author_url(name: str) -> str:
     """The author page of a name as printed on a paper."""
     return reverse("author", args=[author_key(name)])
+
+
+@register.filter
+def keywords_marked(text: str, keywords) -> str:
+    """Text escaped, with the reader's keywords in <mark> (see KeywordFilter.mark)."""
+    from django.utils.html import escape
+
+    return keywords.mark(text) if keywords is not None else escape(text)
+
+
+@register.simple_tag
+def bibtex(paper) -> str:
+    from papers.bibtex import paper_bibtex
+
+    return paper_bibtex(paper)

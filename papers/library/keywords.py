@@ -1,0 +1,82 @@
+"""A reader's keyword list: highlight matches on any list, keep or drop papers by keyword."""
+
+import re
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+SESSION_KEY = "keyword_preferences"
+# Inline and display math; highlighting inside it would break KaTeX's rendering.
+_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\])", re.DOTALL)
+
+
+def parse_keyword_list(text: str) -> list[str]:
+    """One keyword or phrase per line or comma; blanks and repeats dropped."""
+    words = (" ".join(w.split()) for w in re.split(r"[,\n]", text or ""))
+    return list(dict.fromkeys(w for w in words if w))[:100]
+
+
+@dataclass
+class KeywordFilter:
+    highlight: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_request(cls, request: HttpRequest) -> "KeywordFilter":
+        """The signed-in reader's saved lists, or an anonymous visitor's from the session."""
+        user = request.user
+        if user.is_authenticated:
+            prefs = getattr(user, "keyword_preferences", None)
+            if prefs is None:
+                return cls()
+            return cls(prefs.highlight, prefs.include, prefs.exclude)
+        return cls(**request.session.get(SESSION_KEY, {}))
+
+    def save(self, request: HttpRequest) -> None:
+        from papers.library.models import KeywordPreferences
+
+        values = {"highlight": self.highlight, "include": self.include, "exclude": self.exclude}
+        if request.user.is_authenticated:
+            KeywordPreferences.objects.update_or_create(user=request.user, defaults=values)
+        else:
+            request.session[SESSION_KEY] = values
+
+    @property
+    def active(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def _pattern(self, words: list[str]) -> re.Pattern | None:
+        if not words:
+            return None
+        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    def keeps(self, title: str, abstract: str) -> bool:
+        text = f"{title}\n{abstract}"
+        include, exclude = self._pattern(self.include), self._pattern(self.exclude)
+        if include and not include.search(text):
+            return False
+        return not (exclude and exclude.search(text))
+
+    def mark(self, text: str) -> SafeString:
+        """HTML-escaped text with <mark> around highlighted keywords, never inside math."""
+        pattern = self._pattern(self.highlight + self.include)
+        if pattern is None:
+            return escape(text)
+        parts = []
+        for i, piece in enumerate(_MATH.split(text)):
+            if i % 2:  # odd pieces are the math the split kept
+                parts.append(escape(piece))
+            else:
+                parts.append(
+                    "".join(
+                        f"<mark>{escape(chunk)}</mark>" if j % 2 else escape(chunk)
+                        for j, chunk in enumerate(
+                            re.split(f"({pattern.pattern})", piece, flags=re.I)
+                        )
+                    )
+                )
+        return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped

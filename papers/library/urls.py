@@ -1,0 +1,17 @@
+from django.urls import include, path, re_path
+
+from papers.library import views
+
+urlpatterns = [
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    re_path(
+        r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/mark/(?P<kind>\w+)$",
+        views.toggle_mark,
+        name="toggle_mark",
+    ),
+    path("library", views.library, name="library"),
+    path("library/export.bib", views.library_bibtex, name="library_bibtex"),
+    path("library/export.json", views.library_json, name="library_json"),
+    path("keywords", views.keyword_preferences, name="keywords"),
+]
