@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "corsheaders",
+    "ninja",
     "papers",
     "papers.library",
     "search",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,6 +137,15 @@ SEARCH_BACKENDS = {
 }
 SEARCH_MAX_PAGE_SIZE = 100
 SEARCH_MAX_RESULT_WINDOW = 10_000
+
+# --- JSON API -------------------------------------------------------------------------------
+# Rates like "60/min"; empty disables the limit (the load benchmark does).
+API_ANON_RATE = env.str("API_ANON_RATE", default="120/min") or None
+API_USER_RATE = env.str("API_USER_RATE", default="600/min") or None
+# Scripts on any origin may read; nothing cross-origin may write.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 # --- Background work ----------------------------------------------------------------------
 # The default broker keeps messages in files under the data directory (kombu's filesystem

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from papers import views
+from papers.api.endpoints import api
 from papers.feeds import CategoryFeed
 
 urlpatterns = [
@@ -12,5 +13,6 @@ urlpatterns = [
     re_path(r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)$", views.paper_detail, name="paper"),
     path("author/<path:key>", views.author_detail, name="author"),
     path("", include("papers.library.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

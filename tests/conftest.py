@@ -19,6 +19,14 @@ def data_dir(settings, tmp_path):
     return path
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters and cached pages never leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def eager_celery():
     celery_app.conf.task_always_eager = True

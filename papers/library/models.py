@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from papers.models import Paper
 
@@ -68,3 +69,43 @@ class KeywordPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"keywords of {self.user}"
+
+
+class ApiToken(models.Model):
+    """A personal key for the JSON API; only its hash is stored, the key is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, default="API token")
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str = "API token") -> tuple["ApiToken", str]:
+        """Create a token; returns it and the key, which is never retrievable again."""
+        key = "cp_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=key[3:11], key_hash=cls.hash(key))
+        return token, key
+
+    @classmethod
+    def user_for(cls, key: str):
+        token = cls.objects.select_related("user").filter(key_hash=cls.hash(key)).first()
+        if token is None or not token.user.is_active:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used=timezone.now())
+        return token.user

@@ -14,4 +14,5 @@ urlpatterns = [
     path("library/export.bib", views.library_bibtex, name="library_bibtex"),
     path("library/export.json", views.library_json, name="library_json"),
     path("keywords", views.keyword_preferences, name="keywords"),
+    path("account", views.account, name="account"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.bibtex import paper_bibtex
 from papers.library.keywords import KeywordFilter, parse_keyword_list
-from papers.library.models import Mark
+from papers.library.models import ApiToken, Mark
 from papers.library.reader import reader_context
 from papers.models import Paper
 
@@ -114,3 +114,17 @@ def keyword_preferences(request: HttpRequest) -> HttpResponse:
         keywords.save(request)
         return redirect(_back(request, "/keywords"))
     return render(request, "library/keywords.html", {"keywords": keywords})
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The reader's page: API tokens (the new key is shown once) and links to their lists."""
+    new_key = None
+    if request.method == "POST":
+        if revoke := request.POST.get("revoke"):
+            ApiToken.objects.filter(user=request.user, pk=revoke).delete()
+        else:
+            name = (request.POST.get("name") or "API token").strip()[:100]
+            _, new_key = ApiToken.issue(request.user, name)
+    tokens = ApiToken.objects.filter(user=request.user)
+    return render(request, "library/account.html", {"tokens": tokens, "new_key": new_key})

@@ -1,0 +1,142 @@
+"""/api/v1 endpoints. Thin: validate, call one thing, serialize."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import HttpRequest
+from ninja import NinjaAPI, Query, Schema
+from ninja.security import HttpBearer
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+from papers.api.errors import ApiError, install_error_handlers
+from papers.api.schemas import Category, DailyList, Error, PaperOut, StarIn, Stars
+from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.library.models import ApiToken, Mark
+from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
+from papers.models import Category as CategoryModel
+from papers.models import Paper
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return ApiToken.user_for(token)
+
+
+class _SettingsRate:
+    """Read the rate from settings on every request, so changing the setting takes effect."""
+
+    setting: str
+
+    def __init__(self) -> None:
+        super().__init__(rate="1/s")
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = getattr(settings, self.setting)
+        if not self.rate:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+class AnonThrottle(_SettingsRate, AnonRateThrottle):
+    setting = "API_ANON_RATE"
+
+
+class TokenThrottle(_SettingsRate, AuthRateThrottle):
+    setting = "API_USER_RATE"
+
+
+api = NinjaAPI(
+    title="Cool Papers API",
+    version="1",
+    description="Search and browse arXiv papers. Errors always have the shape {status, code, message}.",
+    urls_namespace="api",
+    throttle=[AnonThrottle(), TokenThrottle()],
+)
+install_error_handlers(api)
+ERRORS = {400: Error, 404: Error, 429: Error}
+AUTH_ERRORS = {400: Error, 401: Error, 404: Error, 429: Error}
+
+
+def get_paper(arxiv_id: str) -> Paper:
+    try:
+        canonical = normalize_arxiv_id(arxiv_id)
+    except InvalidArxivId as exc:
+        raise ApiError(404, str(exc)) from exc
+    paper = Paper.objects.filter(arxiv_id=canonical).first()
+    if paper is None:
+        raise ApiError(404, f"no paper {canonical}")
+    return paper
+
+
+@api.get("/papers/{path:arxiv_id}", response={200: PaperOut, **ERRORS}, tags=["papers"])
+def paper(request, arxiv_id: str):
+    """One paper by arXiv id (with or without version, old style too)."""
+    return PaperOut.of(get_paper(arxiv_id))
+
+
+@api.get("/categories", response={200: list[Category], **ERRORS}, tags=["lists"])
+def categories(request):
+    """Every category that has papers, with its paper count."""
+    rows = CategoryModel.objects.annotate(papers_count=Count("papers")).filter(papers_count__gt=0)
+    return [Category(code=c.code, name=c.name, group=c.group, papers=c.papers_count) for c in rows]
+
+
+class ListParams(Schema):
+    date: dt.date | None = None
+
+
+@api.get("/lists/{categories}", response={200: DailyList, **ERRORS}, tags=["lists"])
+def daily_list(request, categories: str, params: Query[ListParams]):
+    """The daily list of `cs.AI`, `cs.AI,cs.CL` (union) or `cs.AI+cs.LG-cs.CY` (minus)."""
+    try:
+        spec = ListSpec.parse(categories)
+    except UnknownCategory as exc:
+        raise ApiError(404, f"unknown category: {exc}") from exc
+    except BadListSpec as exc:
+        raise ApiError(400, str(exc)) from exc
+    day = params.date or announcement_days(spec).first()
+    papers = list(spec.papers().filter(announced=day).order_by("-arxiv_id")) if day else []
+    previous, following = neighbours(spec, day) if day else (None, None)
+    return DailyList(
+        categories=str(spec),
+        date=day,
+        previous=previous,
+        next=following,
+        total=len(papers),
+        papers=[PaperOut.of(p) for p in papers],
+    )
+
+
+def _stars(user) -> Stars:
+    papers = Paper.objects.filter(marks__user=user, marks__kind=Mark.Kind.STAR).order_by(
+        "-marks__created"
+    )
+    rows = [PaperOut.of(p) for p in papers]
+    return Stars(total=len(rows), papers=rows)
+
+
+@api.get("/me/stars", auth=TokenAuth(), response={200: Stars, **AUTH_ERRORS}, tags=["me"])
+def my_stars(request):
+    """Your starred papers, newest star first."""
+    return _stars(request.auth)
+
+
+@api.post("/me/stars", auth=TokenAuth(), response={200: Stars, **AUTH_ERRORS}, tags=["me"])
+def star(request, body: StarIn):
+    """Star a paper (starring twice is harmless)."""
+    paper = get_paper(body.id)
+    Mark.objects.get_or_create(user=request.auth, paper=paper, kind=Mark.Kind.STAR)
+    Mark.objects.filter(user=request.auth, paper=paper, kind=Mark.Kind.NOT_INTERESTED).delete()
+    return _stars(request.auth)
+
+
+@api.delete(
+    "/me/stars/{path:arxiv_id}", auth=TokenAuth(), response={200: Stars, **AUTH_ERRORS}, tags=["me"]
+)
+def unstar(request, arxiv_id: str):
+    """Remove a star (removing one that is not there is harmless)."""
+    paper = get_paper(arxiv_id)
+    Mark.objects.filter(user=request.auth, paper=paper, kind=Mark.Kind.STAR).delete()
+    return _stars(request.auth)
