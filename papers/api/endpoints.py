@@ -50,7 +50,7 @@ class TokenThrottle(_SettingsRate, AuthRateThrottle):
 api = NinjaAPI(
     title="Cool Papers API",
     version="1",
-    description="Search and browse arXiv papers. Errors always have the shape {status, code, message}.",
+    description="Search and browse arXiv papers. Every error is {status, code, message}.",
     urls_namespace="api",
     throttle=[AnonThrottle(), TokenThrottle()],
 )
