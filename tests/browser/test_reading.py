@@ -1,0 +1,69 @@
+"""What a visitor and a reader do, in a real Chromium."""
+
+import datetime as dt
+
+import pytest
+
+from papers.ingest.upsert import upsert_records
+from papers.library.models import Mark
+from tests.papers.factories import record
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DAY = dt.date(2026, 5, 19)
+
+
+@pytest.fixture
+def papers():
+    upsert_records(
+        [
+            record(
+                arxiv_id="2605.00401",
+                title="Scaling laws with $\\alpha > 1$ exponents",
+                abstract="The cost grows as $\\Theta(D^\\alpha)$ for diffusion models.",
+                categories=["cs.LG"],
+                announced=DAY,
+            ),
+            record(
+                arxiv_id="2605.00402",
+                title="Language models that plan",
+                abstract="Planning with language models.",
+                categories=["cs.LG", "cs.CL"],
+                announced=DAY,
+            ),
+        ]
+    )
+
+
+def test_a_visitor_opens_a_paper_and_sees_rendered_math(page, live_server, papers):
+    page.goto(f"{live_server.url}/arxiv/cs.LG")
+    page.get_by_role("link", name="Scaling laws").click()
+    page.wait_for_selector(".abstract .katex")
+    assert page.locator(".abstract .katex").count() == 1
+    assert "$" not in page.locator(".abstract p").inner_text()
+
+
+def test_a_reader_signs_up_stars_a_paper_and_finds_it_in_the_library(page, live_server, papers):
+    page.goto(f"{live_server.url}/accounts/signup/")
+    page.fill("#id_username", "ada")
+    page.fill("#id_password1", "correct-horse-battery-9")
+    page.fill("#id_password2", "correct-horse-battery-9")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/arxiv/cs.LG")
+    star = page.locator("[id='2605.00402'] button.star")
+    star.click()
+    page.wait_for_selector("[id='2605.00402'] button.star.on")
+    assert Mark.objects.filter(user__username="ada", kind="star").count() == 1
+    page.click("text=Library")
+    assert page.locator("article.paper h2").all_inner_texts() == ["Language models that plan"]
+
+
+def test_a_keyword_filter_hides_papers_and_can_be_switched_off(page, live_server, papers):
+    page.goto(f"{live_server.url}/keywords")
+    page.fill("textarea[name=exclude]", "language models")
+    page.fill("textarea[name=highlight]", "diffusion")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/arxiv/cs.LG")
+    assert page.locator("article.paper").count() == 1
+    assert page.locator("mark").first.text_content().lower() == "diffusion"
+    page.click("text=show all")
+    assert page.locator("article.paper").count() == 2
