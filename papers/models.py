@@ -6,12 +6,16 @@ import unicodedata
 from django.db import models
 from django.urls import reverse
 
+_SEPARATORS = re.compile(r"[\s.,]+")
+
 
 def author_key(name: str) -> str:
     """The key two spellings of one author share: accents folded, case and spacing ignored."""
-    folded = unicodedata.normalize("NFKD", name)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return re.sub(r"[\s.,]+", " ", folded).strip().lower()
+    folded = name
+    if not name.isascii():  # most names are; folding is the slow part of a bulk load
+        folded = unicodedata.normalize("NFKD", name)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _SEPARATORS.sub(" ", folded).strip().lower()
 
 
 class Category(models.Model):
@@ -108,6 +112,9 @@ class Authorship(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["paper", "position"], name="one_author_per_position")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.position + 1}. {self.author_id} on {self.paper_id}"
 
 
 class PaperVersion(models.Model):

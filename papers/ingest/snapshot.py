@@ -65,7 +65,9 @@ def iter_snapshot(lines: Iterable[bytes | str]) -> Iterator[PaperRecord | Skippe
         except StopIteration:
             return
         except (EOFError, OSError, zlib.error) as exc:
-            raise SnapshotError(f"file is truncated or corrupt after this line ({exc})", number)
+            raise SnapshotError(
+                f"file is truncated or corrupt after this line ({exc})", number
+            ) from exc
         number += 1
         if not line.strip():
             continue
