@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from papers.ingest.records import PaperRecord
 from papers.models import Author, Authorship, Category, Paper, PaperVersion, author_key
@@ -239,3 +240,14 @@ def _write_versions(records: list[PaperRecord], papers: dict[str, Paper]) -> Non
     )
     fresh = [r for r in rows if (r.paper_id, r.version) not in known]
     PaperVersion.objects.bulk_create(fresh, ignore_conflicts=True)
+
+
+def mark_withdrawn(arxiv_ids: Sequence[str]) -> list[str]:
+    """Mark papers a source reports as gone; they stay, so links and history keep working."""
+    ids = list(
+        Paper.objects.filter(arxiv_id__in=list(arxiv_ids), withdrawn=False).values_list(
+            "arxiv_id", flat=True
+        )
+    )
+    Paper.objects.filter(arxiv_id__in=ids).update(withdrawn=True, updated_at=timezone.now())
+    return ids
