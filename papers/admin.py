@@ -220,6 +220,10 @@ class IngestionRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # a run's record is what happened; it is not edited
 
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Whoever may start runs may watch them.
+        return super().has_view_permission(request, obj) or self.can_start_runs(request)
+
     @admin.display(description="progress")
     def progress(self, run: IngestionRun) -> str:
         if run.expected_total:

@@ -1,4 +1,4 @@
-"""Fixtures for ingestion tests: recorded payloads, a fake clock, an HTTP client that never waits."""
+"""Ingestion test fixtures: recorded payloads, a fake clock, an HTTP client that never waits."""
 
 import json
 from pathlib import Path
