@@ -35,9 +35,7 @@ _DESCRIPTION_PREFIX = re.compile(
 def parse_feed(content: bytes, source: str = "an arXiv feed") -> Batch:
     """The records of one category feed, with a Failure for every item that cannot be used."""
     parsed = feedparser.parse(content)
-    if parsed.bozo and not isinstance(
-        parsed.bozo_exception, feedparser.CharacterEncodingOverride
-    ):
+    if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.CharacterEncodingOverride):
         # feedparser would go on with a lenient parse of a broken document; a feed cut off
         # half-way must not be taken for a short day, so the whole feed is refused.
         raise PayloadError(f"malformed feed from {source}: {parsed.bozo_exception}")
