@@ -1,17 +1,26 @@
 """Papers as arXiv shapes them: ids without versions, ordered authors, a primary category."""
 
+import datetime as dt
 import re
 import unicodedata
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+
+from papers.taxonomy import is_known_category
+
+_SEPARATORS = re.compile(r"[\s.,]+")
 
 
 def author_key(name: str) -> str:
     """The key two spellings of one author share: accents folded, case and spacing ignored."""
-    folded = unicodedata.normalize("NFKD", name)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return re.sub(r"[\s.,]+", " ", folded).strip().lower()
+    folded = name
+    if not name.isascii():  # most names are; folding is the slow part of a bulk load
+        folded = unicodedata.normalize("NFKD", name)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _SEPARATORS.sub(" ", folded).strip().lower()
 
 
 class Category(models.Model):
@@ -110,7 +119,7 @@ class Authorship(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.author_id} #{self.position} of {self.paper_id}"
+        return f"{self.position + 1}. {self.author_id} on {self.paper_id}"
 
 
 class PaperVersion(models.Model):
@@ -127,3 +136,87 @@ class PaperVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.paper.arxiv_id}v{self.version}"
+
+
+class IngestionRun(models.Model):
+    """One harvest from one source: what was asked, how it went, and where a retry resumes."""
+
+    class Source(models.TextChoices):
+        API = "api", "arXiv API"
+        RSS = "rss", "arXiv RSS feeds"
+        OAI = "oai", "OAI-PMH"
+        SNAPSHOT = "snapshot", "Snapshot file"
+        ABS = "abs", ".abs files"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    new_count = models.PositiveIntegerField("new", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    failed_count = models.PositiveIntegerField("failed", default=0)
+    # Items the source says the whole run holds (API totalResults, OAI completeListSize).
+    expected_total = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the run stopped, if it did.")
+    # [{"arxiv_id", "where", "reason"}] for records that could not be used, capped in length.
+    failures = models.JSONField(default=list, blank=True)
+    # What a retry resumes from: the API's next `start`, an OAI resumptionToken, a line number.
+    checkpoint = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} run #{self.pk} ({self.status})"
+
+    @property
+    def processed_count(self) -> int:
+        return self.new_count + self.updated_count + self.unchanged_count + self.failed_count
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return [f["arxiv_id"] for f in self.failures if f.get("arxiv_id")]
+
+
+class FeedSubscription(models.Model):
+    """A category whose daily feed the scheduled ingestion fetches."""
+
+    category = models.CharField(max_length=32, unique=True, help_text="e.g. cs.CL")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["category"]
+
+    def __str__(self) -> str:
+        return self.category
+
+    def clean(self) -> None:
+        if not is_known_category(self.category):
+            raise ValidationError({"category": f"{self.category!r} is not an arXiv category"})

@@ -176,3 +176,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Product data -------------------------------------------------------------------------
 SAMPLE_PATH = BASE_DIR / "papers" / "sample" / "papers.jsonl.gz"
+
+# --- Ingestion ----------------------------------------------------------------------------
+# arXiv asks API clients to identify themselves and to wait 3 seconds between calls.
+ARXIV_CONTACT = env.str("ARXIV_CONTACT", default="admin@localhost")
+ARXIV_USER_AGENT = env.str(
+    "ARXIV_USER_AGENT",
+    default=f"coolpapers/0.1 (open-source arXiv paper search; mailto:{ARXIV_CONTACT})",
+)
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+ARXIV_OAI_URL = env.str("ARXIV_OAI_URL", default="https://oaipmh.arxiv.org/oai")
+# {category} is replaced by the category code (or codes joined with "+").
+ARXIV_RSS_URL = env.str("ARXIV_RSS_URL", default="https://rss.arxiv.org/rss/{category}")
+ARXIV_MIN_INTERVAL = env.float("ARXIV_MIN_INTERVAL", default=3.0)
+ARXIV_HTTP_TIMEOUT = env.float("ARXIV_HTTP_TIMEOUT", default=60.0)
+ARXIV_HTTP_MAX_ATTEMPTS = env.int("ARXIV_HTTP_MAX_ATTEMPTS", default=5)
+# A Retry-After longer than this is cut short; a backoff without one starts here and doubles.
+ARXIV_MAX_RETRY_AFTER = env.float("ARXIV_MAX_RETRY_AFTER", default=600.0)
+ARXIV_RETRY_BACKOFF = env.float("ARXIV_RETRY_BACKOFF", default=5.0)
+INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=1000)
+# A run keeps at most this many failed records (ids and reasons) on its row; the count is exact.
+INGEST_MAX_RECORDED_FAILURES = 1000
+# A run whose worker stopped reporting for this long may be taken over by a retry.
+INGEST_STALE_AFTER_SECONDS = 15 * 60

@@ -187,6 +187,8 @@ CATEGORIES = {
     "dg-ga": "Differential Geometry (legacy)",
     "funct-an": "Functional Analysis (legacy)",
     "mtrl-th": "Materials Theory (legacy)",
+    # Before subject classes, some physics papers were filed under the bare archive.
+    "physics": "Physics (legacy)",
     "patt-sol": "Pattern Formation and Solitons (legacy)",
     "plasm-ph": "Plasma Physics (legacy)",
     "q-alg": "Quantum Algebra and Topology (legacy)",

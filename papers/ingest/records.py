@@ -1,6 +1,7 @@
 """The one shape every source parses into before it touches the database."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from papers.arxiv_ids import parse_arxiv_id
@@ -9,6 +10,23 @@ from papers.taxonomy import is_known_category
 
 class RecordError(ValueError):
     """A source record that cannot become a paper; the message says which field and why."""
+
+
+class PayloadError(Exception):
+    """A whole response or file cannot be read: malformed XML, a truncated gzip, an error feed."""
+
+
+@dataclass
+class Failure:
+    """A record a source could not use: which one (when known), where it was, and why."""
+
+    reason: str
+    arxiv_id: str = ""
+    where: str = ""
+
+    def __str__(self) -> str:
+        label = ", ".join(p for p in (self.arxiv_id, self.where) if p)
+        return f"{label}: {self.reason}" if label else self.reason
 
 
 @dataclass
@@ -56,3 +74,32 @@ def is_withdrawal_comment(comment: str) -> bool:
     """arXiv marks a withdrawn version with a comment such as 'This paper has been withdrawn'."""
     text = comment.lower()
     return "has been withdrawn" in text or text.startswith("withdrawn")
+
+
+@dataclass
+class Batch:
+    """What a source hands over at once. It is committed whole, and then its checkpoint is
+    stored, so a retried run resumes after the last committed batch."""
+
+    records: list[PaperRecord] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    # Papers a source says are gone (OAI-PMH deleted records): marked withdrawn, never deleted.
+    withdrawn_ids: list[str] = field(default_factory=list)
+    checkpoint: dict | None = None
+    # How many items the whole run will see, when the source says (API totalResults, ...).
+    total: int | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.records) + len(self.failures) + len(self.withdrawn_ids)
+
+
+# Affiliations in parentheses may hold commas of their own: "A. Author (MIT, USA), B. Author".
+_AFFILIATION = re.compile(r"\([^()]*\)")
+_AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+
+
+def split_authors(text: str) -> list[str]:
+    """Names from arXiv's one-string author lists: "A, B and C", "A, B, and C"."""
+    text = " ".join(_AFFILIATION.sub(" ", text).split())
+    return [name for name in _AUTHOR_SEPARATOR.split(text) if name.strip()]

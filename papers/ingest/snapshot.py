@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from papers.ingest.records import PaperRecord
+from papers.ingest.records import Batch, Failure, PaperRecord, PayloadError, split_authors
 
 if TYPE_CHECKING:
     from papers.ingest.upsert import UpsertResult
 
 
-class SnapshotError(Exception):
+class SnapshotError(PayloadError):
     """The file itself is broken (e.g. a truncated gzip); `line` is the last line read."""
 
     def __init__(self, message: str, line: int):
@@ -43,20 +43,31 @@ class SkippedLine:
 
 def open_snapshot(source: str | Path | BinaryIO) -> BinaryIO:
     """A binary stream of the file's text, ungzipped if it starts with gzip's magic bytes."""
-    if source == "-":
-        raw: BinaryIO = sys.stdin.buffer
-    elif isinstance(source, str | Path):
-        raw = open(source, "rb")  # noqa: SIM115 - the caller closes the returned stream
-    else:
-        raw = source
+    if isinstance(source, str | Path) and source != "-":
+        with open(source, "rb") as probe:
+            gzipped = probe.read(2) == _GZIP_MAGIC
+        # gzip.open owns the file it opens, so closing the stream closes the file too.
+        return gzip.open(source, "rb") if gzipped else open(source, "rb")  # noqa: SIM115
+    raw: BinaryIO = sys.stdin.buffer if source == "-" else source  # type: ignore[assignment]
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
+    if buffered.peek(2)[:2] == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
     return buffered
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def iter_snapshot(lines: Iterable[bytes | str]) -> Iterator[PaperRecord | SkippedLine]:
     """Parse each line into a record, or a SkippedLine saying why it could not be used."""
+    for _, item in iter_numbered(lines):
+        yield item
+
+
+def iter_numbered(
+    lines: Iterable[bytes | str], skip: int = 0
+) -> Iterator[tuple[int, PaperRecord | SkippedLine]]:
+    """(line number, record or SkippedLine); the first `skip` lines are read but not parsed."""
     number = 0
     iterator = iter(lines)
     while True:
@@ -69,19 +80,52 @@ def iter_snapshot(lines: Iterable[bytes | str]) -> Iterator[PaperRecord | Skippe
                 f"file is truncated or corrupt after this line ({exc})", number
             ) from exc
         number += 1
-        if not line.strip():
+        if number <= skip or not line.strip():
             continue
         try:
             data = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield SkippedLine(number, f"invalid JSON: {exc}")
+            yield number, SkippedLine(number, f"invalid JSON: {exc}")
             continue
         try:
-            yield parse_snapshot_object(data)
+            yield number, parse_snapshot_object(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             arxiv_id = data.get("id", "") if isinstance(data, dict) else ""
-            yield SkippedLine(number, reason, str(arxiv_id))
+            yield number, SkippedLine(number, reason, str(arxiv_id))
+
+
+def snapshot_batches(
+    source: str | Path | BinaryIO, batch_size: int = 1000, skip_lines: int = 0
+) -> Iterator[Batch]:
+    """Batches of a snapshot; each checkpoint is the last line read, where a retry resumes.
+
+    A file that breaks off (a truncated gzip) first yields the whole lines read before the
+    break, then raises SnapshotError: good records are kept, and the run says where it stopped.
+    """
+    stream = open_snapshot(source)
+    batch, line = Batch(), skip_lines
+    try:
+        try:
+            for line, item in iter_numbered(stream, skip=skip_lines):
+                if isinstance(item, SkippedLine):
+                    where = f"line {item.line}"
+                    batch.failures.append(Failure(item.reason, item.arxiv_id, where))
+                else:
+                    batch.records.append(item)
+                if batch.size >= batch_size:
+                    batch.checkpoint = {"line": line}
+                    yield batch
+                    batch = Batch()
+        except SnapshotError as exc:
+            batch.checkpoint = {"line": exc.line}
+            yield batch
+            raise
+        batch.checkpoint = {"line": line}
+        yield batch
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
 
 
 def parse_snapshot_object(data: dict) -> PaperRecord:
@@ -133,8 +177,7 @@ def _snapshot_authors(data: dict) -> list[str]:
     if parsed:
         # [last, first, suffix] -> "First Last Suffix"
         return [" ".join(p for p in (row[1], row[0], *row[2:]) if p) for row in parsed]
-    text = data["authors"].replace(" and ", ", ")
-    return [name.strip() for name in text.split(",") if name.strip()]
+    return split_authors(data["authors"])
 
 
 @dataclass
@@ -147,35 +190,31 @@ class SnapshotReport:
 def load_snapshot(
     source: str | Path | BinaryIO, batch_size: int = 500, progress: bool = False
 ) -> SnapshotReport:
-    """Stream a snapshot into the database, a transaction per batch.
+    """Stream a snapshot into the database, a transaction per batch, without recording a run.
 
     Bad lines are skipped and reported with their line numbers. A file that breaks off (a
-    truncated gzip) stops the load after the last whole batch and is reported as the error; the
-    batches before it are complete, so loading the repaired file again finishes the job.
+    truncated gzip) keeps every whole line before the break and is reported as the error;
+    loading the repaired file again finishes the job. Changed papers are announced, so search
+    indexing and enrichment are queued as for any other ingestion.
     """
     from tqdm import tqdm
 
     from papers.ingest.upsert import UpsertResult, upsert_records
+    from papers.signals import announce_changed
 
-    result, skipped, batch = UpsertResult(), [], []
-    stream = open_snapshot(source)
+    result, skipped = UpsertResult(), []
     bar = tqdm(unit=" papers", disable=not progress, desc="loading")
     try:
-        for item in iter_snapshot(stream):
-            if isinstance(item, SkippedLine):
-                skipped.append(item)
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                result.add(upsert_records(batch))
-                bar.update(len(batch))
-                batch = []
-        result.add(upsert_records(batch))
-        bar.update(len(batch))
+        for batch in snapshot_batches(source, batch_size=batch_size):
+            skipped += [
+                SkippedLine(int(f.where.split()[-1]), f.reason, f.arxiv_id) for f in batch.failures
+            ]
+            batch_result = upsert_records(batch.records)
+            announce_changed(batch_result.changed)
+            result.add(batch_result)
+            bar.update(batch.size)
     except SnapshotError as exc:
         return SnapshotReport(result, skipped, exc)
     finally:
         bar.close()
-        if stream is not sys.stdin.buffer:
-            stream.close()
     return SnapshotReport(result, skipped)

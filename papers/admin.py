@@ -1,0 +1,338 @@
+"""Admin pages: the paper collection, and ingestion runs that staff start and watch."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from papers.ingest.api import SORT_BY, SORT_ORDER
+from papers.ingest.oai import METADATA_PREFIXES
+from papers.ingest.runs import InvalidParameters, clean_parameters, queue_run, retry_run, start_run
+from papers.models import (
+    Author,
+    Authorship,
+    Category,
+    FeedSubscription,
+    IngestionRun,
+    Paper,
+    PaperVersion,
+)
+
+Source = IngestionRun.Source
+
+
+# --- The collection -----------------------------------------------------------------------
+class PaperVersionInline(admin.TabularInline):
+    model = PaperVersion
+    extra = 0
+    fields = ("version", "submitted", "size")
+
+
+class AuthorshipInline(admin.TabularInline):
+    model = Authorship
+    extra = 0
+    raw_id_fields = ("author",)
+    fields = ("position", "author")
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = (
+        "arxiv_id",
+        "short_title",
+        "primary_category",
+        "version",
+        "announced",
+        "withdrawn",
+        "updated_at",
+    )
+    list_filter = ("withdrawn", "announced", "primary_category__group")
+    search_fields = ("=arxiv_id", "title")
+    date_hierarchy = "announced"
+    list_select_related = ("primary_category",)
+    readonly_fields = ("created_at", "updated_at")
+    filter_horizontal = ("categories",)
+    inlines = (PaperVersionInline, AuthorshipInline)
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        return paper.title if len(paper.title) <= 90 else paper.title[:87] + "..."
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ("name", "key")
+    search_fields = ("name", "=key")
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "group")
+    list_filter = ("group",)
+    search_fields = ("code", "name")
+
+
+@admin.register(PaperVersion)
+class PaperVersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "version", "submitted", "size")
+    raw_id_fields = ("paper",)
+    search_fields = ("=paper__arxiv_id",)
+    list_select_related = ("paper",)
+
+
+# --- Ingestion ----------------------------------------------------------------------------
+class RunForm(forms.Form):
+    """A form per source; clean() also applies the checks the command line gets."""
+
+    source: str = ""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            self.parameters = clean_parameters(self.source, self.to_parameters(data))
+        except InvalidParameters as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+    def to_parameters(self, data: dict) -> dict:
+        return dict(data)
+
+
+class ApiRunForm(RunForm):
+    source = Source.API
+    query = forms.CharField(required=False, help_text="search_query, e.g. cat:cs.CL AND ti:llm")
+    id_list = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="arXiv ids, separated by spaces, commas or new lines.",
+    )
+    max_results = forms.IntegerField(required=False, min_value=1, help_text="Empty: all.")
+    page_size = forms.IntegerField(initial=100, min_value=1, max_value=2000)
+    sort_by = forms.ChoiceField(required=False, choices=[("", "---"), *((s, s) for s in SORT_BY)])
+    sort_order = forms.ChoiceField(
+        required=False, choices=[("", "---"), *((s, s) for s in SORT_ORDER)]
+    )
+
+
+class RssRunForm(RunForm):
+    source = Source.RSS
+    categories = forms.CharField(help_text="Category codes separated by spaces, e.g. cs.CL cs.LG")
+
+
+class OaiRunForm(RunForm):
+    source = Source.OAI
+    metadata_prefix = forms.ChoiceField(choices=[(p, p) for p in METADATA_PREFIXES])
+    set = forms.CharField(required=False, help_text="e.g. cs, math or physics:hep-th")
+    from_date = forms.DateField(required=False, label="From", help_text="YYYY-MM-DD")
+    until = forms.DateField(required=False, help_text="YYYY-MM-DD")
+
+    def to_parameters(self, data: dict) -> dict:
+        return {
+            "metadata_prefix": data.get("metadata_prefix"),
+            "set": data.get("set"),
+            "from": data.get("from_date"),
+            "until": data.get("until"),
+        }
+
+
+class SnapshotRunForm(RunForm):
+    source = Source.SNAPSHOT
+    path = forms.CharField(
+        help_text="A .jsonl or .jsonl.gz file on the server the worker runs on, in our format "
+        "or that of arXiv's metadata snapshot (arxiv-metadata-oai-snapshot.json)."
+    )
+
+
+RUN_FORMS: dict[str, type[RunForm]] = {
+    Source.API: ApiRunForm,
+    Source.RSS: RssRunForm,
+    Source.OAI: OaiRunForm,
+    Source.SNAPSHOT: SnapshotRunForm,
+}
+
+
+@admin.register(IngestionRun)
+class IngestionRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "source",
+        "status",
+        "new_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "progress",
+        "started_at",
+        "duration",
+        "created_by",
+    )
+    list_filter = ("source", "status")
+    actions = ("retry_failed_runs",)
+    fieldsets = (
+        (None, {"fields": ("source", "parameters", "status", "progress", "error")}),
+        (
+            "Counts",
+            {"fields": ("new_count", "updated_count", "unchanged_count", "failed_count")},
+        ),
+        ("Failed records", {"fields": ("failures_table",)}),
+        (
+            "Timings and resuming",
+            {
+                "fields": (
+                    "created_by",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "duration",
+                    "attempts",
+                    "checkpoint",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "source",
+        "parameters",
+        "status",
+        "progress",
+        "error",
+        "new_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "failures_table",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "attempts",
+        "checkpoint",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are started with the per-source forms, see start_view
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a run's record is what happened; it is not edited
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Whoever may start runs may watch them.
+        return super().has_view_permission(request, obj) or self.can_start_runs(request)
+
+    @admin.display(description="progress")
+    def progress(self, run: IngestionRun) -> str:
+        if run.expected_total:
+            return f"{run.processed_count:,} of {run.expected_total:,}"
+        return f"{run.processed_count:,}"
+
+    @admin.display(description="failed records")
+    def failures_table(self, run: IngestionRun) -> str:
+        if not run.failures:
+            return "None"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f["arxiv_id"] or "?", f["where"], f["reason"]) for f in run.failures),
+        )
+        more = run.failed_count - len(run.failures)
+        note = format_html("<p>... and {} more not kept.</p>", more) if more > 0 else ""
+        return format_html(
+            "<table><tr><th>arXiv id</th><th>where</th><th>reason</th></tr>{}</table>{}",
+            rows,
+            note,
+        )
+
+    def get_urls(self) -> list:
+        start = self.admin_site.admin_view(self.start_view)
+        return [
+            path("start/<str:source>/", start, name="papers_ingestionrun_start"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "run_sources": [(s, Source(s).label) for s in RUN_FORMS],
+            "can_start_runs": self.can_start_runs(request),
+            "auto_refresh": IngestionRun.objects.filter(
+                status__in=[IngestionRun.Status.QUEUED, IngestionRun.Status.RUNNING]
+            ).exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "auto_refresh": bool(run and run.is_active)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def can_start_runs(self, request: HttpRequest) -> bool:
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and request.user.has_perm("papers.add_ingestionrun")
+        )
+
+    def start_view(self, request: HttpRequest, source: str) -> HttpResponse:
+        """Start a run from a source's form; it goes to a Celery worker once committed."""
+        if not self.can_start_runs(request):
+            raise PermissionDenied
+        form_class = RUN_FORMS.get(source)
+        if form_class is None:
+            raise PermissionDenied
+        initial = {}
+        if source == Source.RSS:
+            subscribed = FeedSubscription.objects.filter(enabled=True)
+            initial["categories"] = " ".join(s.category for s in subscribed)
+        form = form_class(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                run = start_run(source, form.parameters, user=request.user)
+                queue_run(run)
+            self.message_user(request, f"Started {run}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:papers_ingestionrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Start a run: {Source(source).label}",
+            "form": form,
+            "source": source,
+        }
+        return render(request, "admin/papers/ingestionrun/start.html", context)
+
+    @admin.action(description="Retry the selected failed runs from where they stopped")
+    def retry_failed_runs(self, request: HttpRequest, queryset) -> None:
+        if not self.can_start_runs(request):
+            raise PermissionDenied
+        retried = sum(retry_run(run) for run in queryset)
+        self.message_user(request, f"Queued {retried} run(s) again.", messages.SUCCESS)
+
+
+@admin.register(FeedSubscription)
+class FeedSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("category", "category_name", "enabled", "created_at")
+    list_editable = ("enabled",)
+    list_filter = ("enabled",)
+    search_fields = ("category",)
+    actions = ("fetch_now",)
+
+    @admin.display(description="name")
+    def category_name(self, subscription: FeedSubscription) -> str:
+        from papers.taxonomy import CATEGORIES
+
+        return CATEGORIES.get(subscription.category, "?")
+
+    @admin.action(description="Fetch the selected feeds now")
+    def fetch_now(self, request: HttpRequest, queryset) -> None:
+        if not request.user.has_perm("papers.add_ingestionrun"):
+            raise PermissionDenied
+        with transaction.atomic():
+            run = start_run(
+                Source.RSS, {"categories": [s.category for s in queryset]}, request.user
+            )
+            queue_run(run)
+        self.message_user(request, f"Started {run}.", messages.SUCCESS)
