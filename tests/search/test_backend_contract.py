@@ -75,7 +75,12 @@ def test_minus_excludes_a_phrase(indexed):
 
 
 def test_exclusion_alone_returns_everything_else(indexed):
-    assert found(indexed, "-networks") == {"hep-th/9901001", "2407.00005", "2504.00007", "2505.00008"}
+    assert found(indexed, "-networks") == {
+        "hep-th/9901001",
+        "2407.00005",
+        "2504.00007",
+        "2505.00008",
+    }
 
 
 def test_or_matches_either_side_and_is_required_next_to_a_phrase(indexed):
@@ -113,7 +118,12 @@ def test_category_prefix_matches_cross_lists_and_whole_archives(indexed):
 
 def test_category_filter_with_and_without_cross_lists(indexed):
     lg = SearchFilters(categories=("cs.LG",))
-    assert found(indexed, "", filters=lg) == {"2501.00001", "2502.00002", "2503.00003", "2406.00004"}
+    assert found(indexed, "", filters=lg) == {
+        "2501.00001",
+        "2502.00002",
+        "2503.00003",
+        "2406.00004",
+    }
     primary_lg = SearchFilters(categories=("cs.LG",), cross_lists=False)
     assert found(indexed, "", filters=primary_lg) == {"2502.00002"}
     assert found(indexed, "networks", filters=primary_lg) == {"2502.00002"}
