@@ -16,11 +16,16 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # keep bench/search.py from shadowing the search app
+if TYPE_CHECKING:
+    from search.backends.base import SearchBackend
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scifact"
 DEPTH = 100
 
@@ -49,19 +54,25 @@ def load_dataset(data: Path, split: str) -> tuple[Corpus, Queries, dict[str, dic
     return corpus, queries, qrels
 
 
+@contextmanager
+def throwaway_backend(corpus: Corpus, **params) -> "Iterator[SearchBackend]":
+    """A tantivy backend in a temporary directory holding the corpus."""
+    from search.backends.tantivy import TantivyBackend
+    from search.documents import document
+
+    with tempfile.TemporaryDirectory(prefix="bench-relevance-") as path:
+        backend = TantivyBackend("bench", {"PATH": path, **params})
+        backend.rebuild(
+            document(doc_id, d.get("title", ""), d.get("text", "")) for doc_id, d in corpus.items()
+        )
+        yield backend
+
+
 def bm25_system(stemming: bool) -> System:
-    """Plain BM25 candidates from our tantivy backend, with or without English stemming."""
+    """Plain BM25 candidates from our backend, with or without English stemming."""
 
     def run(corpus: Corpus, queries: Queries) -> Rankings:
-        from search.backends.tantivy import TantivyBackend
-        from search.documents import document
-
-        with tempfile.TemporaryDirectory(prefix="bench-relevance-") as path:
-            backend = TantivyBackend("bench", {"PATH": path, "STEMMING": stemming})
-            backend.rebuild(
-                document(doc_id, d.get("title", ""), d.get("text", ""))
-                for doc_id, d in corpus.items()
-            )
+        with throwaway_backend(corpus, STEMMING=stemming) as backend:
             return {
                 qid: [c.arxiv_id for c in backend.candidates(text, limit=DEPTH)]
                 for qid, text in queries.items()
@@ -72,14 +83,7 @@ def bm25_system(stemming: bool) -> System:
 
 def search_system(corpus: Corpus, queries: Queries) -> Rankings:
     """What users get: stemmed BM25 with papers matching every word first."""
-    from search.backends.tantivy import TantivyBackend
-    from search.documents import document
-
-    with tempfile.TemporaryDirectory(prefix="bench-relevance-") as path:
-        backend = TantivyBackend("bench", {"PATH": path})
-        backend.rebuild(
-            document(doc_id, d.get("title", ""), d.get("text", "")) for doc_id, d in corpus.items()
-        )
+    with throwaway_backend(corpus) as backend:
         return {
             qid: [hit.arxiv_id for hit in backend.search(text)[:DEPTH]]
             for qid, text in queries.items()

@@ -31,25 +31,6 @@ def recency_key(arxiv_id: str, announced: dt.date | None) -> int:
     return day * 10**10 + int(digits)
 
 
-def paper_document(paper: Paper) -> PaperDocument:
-    """The search document for a paper (the database row is the source of truth)."""
-    categories = list(paper.category_codes) or [paper.primary_category_id]
-    announced = paper.announced
-    return PaperDocument(
-        arxiv_id=paper.arxiv_id,
-        title=paper.title,
-        abstract=paper.abstract,
-        authors=list(paper.author_names),
-        categories=categories,
-        primary_category=paper.primary_category_id or categories[0],
-        announced=announced,
-        year=announced.year if announced else None,
-        # Filled by the ML work (extracted keywords); indexed as text, empty until then.
-        keywords=list(getattr(paper, "keywords", None) or []),
-        recency=recency_key(paper.arxiv_id, announced),
-    )
-
-
 def document(
     arxiv_id: str,
     title: str,
@@ -59,7 +40,7 @@ def document(
     announced: dt.date | None = None,
     keywords: Iterable[str] = (),
 ) -> PaperDocument:
-    """A document for text that is not a Paper row (benchmarks index BEIR corpora this way)."""
+    """A document from its parts (Paper rows go through paper_document; benchmarks use this)."""
     codes = list(categories)
     return PaperDocument(
         arxiv_id=arxiv_id,
@@ -72,6 +53,20 @@ def document(
         year=announced.year if announced else None,
         keywords=list(keywords),
         recency=recency_key(arxiv_id, announced),
+    )
+
+
+def paper_document(paper: Paper) -> PaperDocument:
+    """The search document for a paper (the database row is the source of truth)."""
+    return document(
+        paper.arxiv_id,
+        paper.title,
+        paper.abstract,
+        paper.author_names,
+        paper.category_codes or [paper.primary_category_id],
+        paper.announced,
+        # Filled by the ML work (extracted keywords); indexed as text, empty until then.
+        getattr(paper, "keywords", None) or (),
     )
 
 

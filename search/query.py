@@ -30,8 +30,6 @@ ABSTRACT = "abs"
 AUTHOR = "au"
 CATEGORY = "cat"
 KEYWORDS = "kw"
-FIELDS = (TITLE, ABSTRACT, AUTHOR, CATEGORY, KEYWORDS)
-
 # Longer queries are cut (with a notice), not refused: they are pasted abstracts, not attacks.
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
