@@ -266,3 +266,8 @@ def test_rebuild_from_documents_replaces_everything(indexed):
 def test_stop_words_alone_still_search(indexed):
     assert "2503.00003" in found(indexed, "is all")
     assert found(indexed, "the qubits") == {"2505.00008"}
+
+
+def test_candidates_are_capped_for_rerankers(indexed, settings):
+    settings.SEARCH_MAX_CANDIDATES = 2
+    assert len(indexed.candidates("networks", limit=500)) == 2
