@@ -137,6 +137,10 @@ SEARCH_BACKENDS = {
 }
 SEARCH_MAX_PAGE_SIZE = 100
 SEARCH_MAX_RESULT_WINDOW = 10_000
+# How many BM25 candidates a reranker (hybrid search) may ask for.
+SEARCH_MAX_CANDIDATES = 1000
+# Papers per indexing task and per bulk request.
+SEARCH_INDEX_CHUNK_SIZE = 500
 
 # --- JSON API -------------------------------------------------------------------------------
 # Rates like "60/min"; empty disables the limit (the load benchmark does).

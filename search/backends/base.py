@@ -1,0 +1,335 @@
+"""The search interface every backend implements, its results, and the configured backend."""
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, overload
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from papers.models import Paper
+from search.documents import PaperDocument, iter_paper_documents, paper_document
+from search.highlight import Highlighter
+from search.query import ParsedQuery, SearchFilters, parse_query
+
+
+class SearchError(Exception):
+    """Search failed for a reason of ours (a broken or outdated index)."""
+
+
+class SearchUnavailable(SearchError):
+    """The search engine cannot be reached; callers answer 503 / "search is unavailable"."""
+
+
+class IndexBusy(SearchError):
+    """Another process holds the index writer; the write is retried later."""
+
+
+class ResultWindowError(SearchError, ValueError):
+    """A page beyond the result window or larger than the page size cap; the message says which."""
+
+
+class Sort(enum.StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+
+
+# Added to the score of papers matching every plain word so they rank first; hits report the
+# score without it. Queries are capped at MAX_CLAUSES words, far below this in BM25.
+ALL_TERMS_BONUS = 1000.0
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: ParsedQuery
+    filters: SearchFilters
+    sort: Sort = Sort.RELEVANCE
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A BM25 candidate for reranking: id and the raw BM25 score."""
+
+    arxiv_id: str
+    score: float
+
+
+class SearchHit:
+    """One result: the paper id, its score (None when sorted by date) and HTML-safe snippets."""
+
+    def __init__(
+        self,
+        arxiv_id: str,
+        score: float | None,
+        title: str,
+        abstract: str,
+        highlighter: Highlighter,
+    ):
+        self.arxiv_id = arxiv_id
+        self.score = score
+        self._title = title
+        self._abstract = abstract
+        self._highlighter = highlighter
+
+    @cached_property
+    def highlights(self) -> dict[str, str]:
+        """`title` and `abstract` as escaped HTML with `<mark>` around the words that matched."""
+        return {
+            "title": self._highlighter.title(self._title),
+            "abstract": self._highlighter.abstract(self._abstract),
+        }
+
+    def __repr__(self) -> str:
+        return f"SearchHit({self.arxiv_id!r}, score={self.score!r})"
+
+
+@dataclass
+class Facets:
+    categories: dict[str, int] = field(default_factory=dict)
+    years: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class FetchedPage:
+    total: int
+    hits: list[SearchHit]
+
+
+def unbonused(score: float) -> float:
+    """The BM25 score of a hit without the all-terms bonus."""
+    return score - ALL_TERMS_BONUS if score >= ALL_TERMS_BONUS else score
+
+
+class SearchResults:
+    """Lazy, sliceable results: nothing runs until counted or sliced; a slice fetches one page."""
+
+    def __init__(self, backend: "SearchBackend", request: SearchRequest):
+        self.backend = backend
+        self.request = request
+        self._total: int | None = None
+        self._pages: dict[tuple[int, int], list[SearchHit]] = {}
+
+    @property
+    def query(self) -> ParsedQuery:
+        return self.request.query
+
+    @property
+    def arxiv_id(self) -> str | None:
+        """The paper the query named by its arXiv id, if it did (views may redirect to it)."""
+        return self.request.query.arxiv_id
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the parser ignored or cut, to show next to the results."""
+        return self.request.query.notices
+
+    def count(self) -> int:
+        if self._total is None:
+            self._total = self.backend._count(self.request)
+        return self._total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __bool__(self) -> bool:
+        return self.count() > 0
+
+    @overload
+    def __getitem__(self, key: int) -> SearchHit: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[SearchHit]: ...
+
+    def __getitem__(self, key: int | slice) -> SearchHit | list[SearchHit]:
+        if isinstance(key, int):
+            if key < 0:
+                raise IndexError("negative indexing is not supported on search results")
+            hits = self._slice(key, key + 1)
+            if not hits:
+                raise IndexError("search result index out of range")
+            return hits[0]
+        if key.step not in (None, 1):
+            raise ValueError("search results support only contiguous slices")
+        start = key.start or 0
+        stop = key.stop if key.stop is not None else start + settings.SEARCH_MAX_PAGE_SIZE
+        if start < 0 or stop < 0:
+            raise ValueError("negative slice bounds are not supported on search results")
+        return self._slice(start, stop)
+
+    def page(self, number: int, size: int) -> list[SearchHit]:
+        """Page `number` (from 1) of `size` hits, the size clamped to SEARCH_MAX_PAGE_SIZE."""
+        size = max(1, min(size, settings.SEARCH_MAX_PAGE_SIZE))
+        start = (max(number, 1) - 1) * size
+        return self._slice(start, start + size)
+
+    def __iter__(self) -> Iterator[SearchHit]:
+        """Every hit inside the result window, a page at a time."""
+        size = settings.SEARCH_MAX_PAGE_SIZE
+        end = min(self.count(), settings.SEARCH_MAX_RESULT_WINDOW)
+        for start in range(0, end, size):
+            yield from self._slice(start, min(start + size, end))
+
+    def facets(self) -> Facets:
+        return self.backend._facets(self.request)
+
+    def _slice(self, start: int, stop: int) -> list[SearchHit]:
+        if stop <= start:
+            return []
+        window = settings.SEARCH_MAX_RESULT_WINDOW
+        if stop > window:
+            raise ResultWindowError(
+                f"Only the first {window:,} results can be shown; "
+                "add words or filters to narrow the search."
+            )
+        if stop - start > settings.SEARCH_MAX_PAGE_SIZE:
+            raise ResultWindowError(
+                f"At most {settings.SEARCH_MAX_PAGE_SIZE} results can be fetched at once."
+            )
+        if self._total is not None and start >= self._total:
+            return []
+        if (start, stop) not in self._pages:
+            page = self.backend._fetch(self.request, start, stop - start)
+            self._total = page.total
+            self._pages[(start, stop)] = page.hits
+        return self._pages[(start, stop)]
+
+
+class SearchBackend(ABC):
+    """A search engine holding one document per paper; see search.documents for its fields."""
+
+    def __init__(self, alias: str, params: dict[str, Any]):
+        self.alias = alias
+        self.params = params
+        # Plain words match stemmed text unless STEMMING is off (the unstemmed baseline).
+        self.stemming: bool = params.get("STEMMING", True)
+
+    # --- Writing ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def index(self, papers: Iterable[Paper | PaperDocument]) -> int:
+        """Add or replace these papers' documents; returns how many were written."""
+
+    @abstractmethod
+    def delete(self, arxiv_ids: Iterable[str]) -> None:
+        """Remove these papers; unknown ids are ignored."""
+
+    def rebuild(
+        self,
+        documents: Iterable[PaperDocument] | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> int:
+        """Rebuild the whole index next to the live one and swap it in; returns documents written.
+
+        Without `documents` the database is read; papers changed while that ran are indexed
+        again into the new index after the swap, so no update is lost. `progress(1)` is called
+        for each document written.
+        """
+        started = timezone.now()
+        source = iter_paper_documents() if documents is None else documents
+        if progress is not None:
+            source = _counting(source, progress)
+        written = self._rebuild(source)
+        if documents is None:
+            late = Paper.objects.filter(updated_at__gte=started).values_list("arxiv_id", flat=True)
+            late_ids = list(late)
+            if late_ids:
+                self.index(iter_paper_documents(late_ids))
+        return written
+
+    @abstractmethod
+    def _rebuild(self, documents: Iterable[PaperDocument]) -> int: ...
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Drop the index entirely (tests and throw-away benchmark indexes)."""
+
+    # --- Reading ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | ParsedQuery,
+        filters: SearchFilters | None = None,
+        sort: Sort | str = Sort.RELEVANCE,
+    ) -> SearchResults:
+        """Lazy results for a query; `sort` is "relevance" or "newest" (ValueError otherwise)."""
+        return SearchResults(self, self._request(query, filters, sort))
+
+    def count(self, query: str | ParsedQuery = "", filters: SearchFilters | None = None) -> int:
+        return self._count(self._request(query, filters))
+
+    def facets(self, query: str | ParsedQuery = "", filters: SearchFilters | None = None) -> Facets:
+        """Matching papers counted per category (cross-lists included) and per year."""
+        return self._facets(self._request(query, filters))
+
+    def candidates(
+        self, query: str | ParsedQuery, filters: SearchFilters | None = None, limit: int = 100
+    ) -> list[Candidate]:
+        """The top `limit` papers by plain BM25 (no all-terms tier): the seam for reranking."""
+        limit = max(0, min(limit, settings.SEARCH_MAX_CANDIDATES))
+        if limit == 0:
+            return []
+        return self._candidates(self._request(query, filters), limit)
+
+    @abstractmethod
+    def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage: ...
+
+    @abstractmethod
+    def _count(self, request: SearchRequest) -> int: ...
+
+    @abstractmethod
+    def _facets(self, request: SearchRequest) -> Facets: ...
+
+    @abstractmethod
+    def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]: ...
+
+    @staticmethod
+    def _request(
+        query: str | ParsedQuery, filters: SearchFilters | None, sort: Sort | str = Sort.RELEVANCE
+    ) -> SearchRequest:
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+        sort = Sort(sort)
+        if parsed.matches_everything:
+            sort = Sort.NEWEST  # no words to rank by: every score is the same
+        return SearchRequest(parsed, (filters or SearchFilters()).merged_with(parsed), sort)
+
+    @staticmethod
+    def _documents(papers: Iterable[Paper | PaperDocument]) -> Iterator[PaperDocument]:
+        for item in papers:
+            yield paper_document(item) if isinstance(item, Paper) else item
+
+
+def _counting(
+    documents: Iterable[PaperDocument], progress: Callable[[int], object]
+) -> Iterator[PaperDocument]:
+    for doc in documents:
+        yield doc
+        progress(1)
+
+
+_backends: dict[str, SearchBackend] = {}
+
+
+def get_search_backend(alias: str | None = None) -> SearchBackend:
+    """The backend configured as SEARCH_BACKENDS[alias], by default SEARCH_BACKEND's."""
+    alias = alias or settings.SEARCH_BACKEND
+    if alias not in _backends:
+        try:
+            params = settings.SEARCH_BACKENDS[alias]
+        except KeyError:
+            raise ImproperlyConfigured(f"SEARCH_BACKENDS has no backend named {alias!r}") from None
+        backend_class = import_string(params["BACKEND"])
+        _backends[alias] = backend_class(alias, params)
+    return _backends[alias]
+
+
+@receiver(setting_changed)
+def _forget_backends(setting: str, **kwargs: Any) -> None:
+    if setting in ("SEARCH_BACKEND", "SEARCH_BACKENDS"):
+        _backends.clear()

@@ -1,0 +1,125 @@
+"""Compile a parsed query and filters into Elasticsearch request bodies (plain dicts).
+
+Mirrors tantivy_query clause for clause, so both backends match the same papers. Field names:
+`title`, `abstract`, `text` (both, via copy_to) and `keywords` are English-stemmed, each with an
+unstemmed `.exact` subfield for phrases; `authors` is analyzed names; codes are keywords.
+"""
+
+from typing import Any
+
+from search.query import (
+    ABSTRACT,
+    ALL,
+    AUTHOR,
+    CATEGORY,
+    KEYWORDS,
+    TITLE,
+    AnyOf,
+    Clause,
+    ParsedQuery,
+    Phrase,
+    SearchFilters,
+)
+
+TEXT_FIELDS = {ALL: "text", TITLE: "title", ABSTRACT: "abstract", KEYWORDS: "keywords"}
+SOURCE_FIELDS = ["arxiv_id", "title", "abstract"]
+FACET_SIZE = 1000
+
+Json = dict[str, Any]
+
+
+def compile_query(
+    query: ParsedQuery, filters: SearchFilters, stemming: bool = True, bonus: float | None = None
+) -> Json:
+    """The `query` part of a request; with `bonus`, papers matching every plain word rank first."""
+    must: list[Json] = []
+    filter_ = compile_filters(filters)
+    if query.arxiv_id is not None:
+        filter_.append({"term": {"arxiv_id": query.arxiv_id}})
+    elif query.matches_everything:
+        must.append({"match_all": {}})
+    must += [compile_clause(c, stemming) for c in query.required]
+    should = [compile_clause(c, stemming) for c in query.optional]
+    if should and (must or filter_):
+        # Next to must/filter clauses a should clause is optional; one plain word must match.
+        must.append(_any(should))
+        should = []
+    if not (must or filter_ or should):
+        return {"match_none": {}}
+    if bonus and len(query.optional) > 1:
+        every = [compile_clause(c, stemming, every_word=True) for c in query.optional]
+        should.append({"constant_score": {"filter": {"bool": {"must": every}}, "boost": bonus}})
+    body: Json = {}
+    for key, clauses in (("must", must), ("filter", filter_), ("should", should)):
+        if clauses:
+            body[key] = clauses
+    if query.exclude:
+        body["must_not"] = [compile_clause(c, stemming) for c in query.exclude]
+    return {"bool": body}
+
+
+def compile_filters(filters: SearchFilters) -> list[Json]:
+    out: list[Json] = []
+    if filters.categories:
+        name = "categories" if filters.cross_lists else "primary_category"
+        out.append({"terms": {name: list(filters.categories)}})
+    if filters.date_from or filters.date_to:
+        bounds = {}
+        if filters.date_from:
+            bounds["gte"] = filters.date_from.isoformat()
+        if filters.date_to:
+            bounds["lte"] = filters.date_to.isoformat()
+        out.append({"range": {"announced": bounds}})
+    return out
+
+
+def compile_clause(node: Clause, stemming: bool = True, every_word: bool = False) -> Json:
+    if isinstance(node, AnyOf):
+        return _any([compile_clause(o, stemming, every_word) for o in node.options])
+    if node.field == CATEGORY:
+        codes = [{"term": {"categories": node.text}}, {"term": {"archives": node.text}}]
+        return {"bool": {"filter": [{"bool": {"should": codes}}]}}
+    if node.field == AUTHOR:
+        field_name = "authors"
+    elif isinstance(node, Phrase) or node.exact or not stemming:
+        field_name = f"{TEXT_FIELDS[node.field]}.exact"
+    else:
+        field_name = TEXT_FIELDS[node.field]
+    if isinstance(node, Phrase):
+        return {"match_phrase": {field_name: {"query": node.text}}}
+    match: Json = {"query": node.text}
+    if every_word:
+        match["operator"] = "and"
+    return {"match": {field_name: match}}
+
+
+def _any(clauses: list[Json]) -> Json:
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses}}
+
+
+def search_body(
+    query: Json, offset: int, limit: int, newest: bool = False, source: bool = True
+) -> Json:
+    """A search request for one page of hits with the exact total."""
+    body: Json = {
+        "query": query,
+        "from": offset,
+        "size": limit,
+        "track_total_hits": True,
+        "_source": SOURCE_FIELDS if source else False,
+    }
+    if newest:
+        body["sort"] = [{"recency": {"order": "desc"}}]
+    return body
+
+
+def facets_body(query: Json) -> Json:
+    return {
+        "query": query,
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": {
+            "categories": {"terms": {"field": "categories", "size": FACET_SIZE}},
+            "years": {"terms": {"field": "year", "size": FACET_SIZE}},
+        },
+    }

@@ -1,0 +1,318 @@
+"""The embedded backend: a tantivy index on disk in the data directory.
+
+Layout: `<PATH>/<generation>/` holds one tantivy index, `<PATH>/CURRENT` names the live one.
+Writers (the worker, management commands) open a writer per batch and commit; tantivy's lock
+file keeps them to one at a time. Readers in every process keep the index open and reload when
+the live generation's meta.json changes, so a commit is seen by the next query. A rebuild writes
+a new generation and swaps CURRENT with an atomic rename; readers switch on their next query.
+"""
+
+import datetime as dt
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from django.conf import settings
+from tantivy import Document, Index, Order, Schema, SchemaBuilder
+
+from papers.models import Paper
+from search.analysis import ENGLISH, EXACT, NAMES, analyzer
+from search.backends.base import (
+    ALL_TERMS_BONUS,
+    Candidate,
+    Facets,
+    FetchedPage,
+    IndexBusy,
+    SearchBackend,
+    SearchError,
+    SearchHit,
+    SearchRequest,
+    Sort,
+    unbonused,
+)
+from search.backends.tantivy_query import TantivyQueryCompiler
+from search.documents import PaperDocument
+from search.highlight import Highlighter
+from search.query import archive_of
+
+# Bump when the schema or analyzers change: an index of another version must be rebuilt.
+SCHEMA_VERSION = 1
+FACET_SIZE = 1000
+
+
+def build_schema() -> Schema:
+    builder = SchemaBuilder()
+    builder.add_text_field("arxiv_id", stored=True, tokenizer_name="raw")
+    for name in ("title", "abstract", "text", "keywords"):
+        # Stemmed fields only score words; phrases go to the positional *_exact twin.
+        builder.add_text_field(
+            name, stored=name in ("title", "abstract"), tokenizer_name=ENGLISH, index_option="freq"
+        )
+        builder.add_text_field(f"{name}_exact", tokenizer_name=EXACT)
+    builder.add_text_field("authors", tokenizer_name=NAMES)
+    builder.add_text_field("categories", tokenizer_name="raw", fast=True)
+    builder.add_text_field("primary_category", tokenizer_name="raw")
+    builder.add_text_field("archives", tokenizer_name="raw")
+    builder.add_date_field("announced", indexed=True, fast=True)
+    builder.add_integer_field("year", indexed=True, fast=True)
+    builder.add_integer_field("recency", fast=True)
+    return builder.build()
+
+
+SCHEMA = build_schema()
+
+
+def tantivy_document(doc: PaperDocument) -> Document:
+    """The tantivy document for a paper document."""
+    out = Document()
+    out.add_text("arxiv_id", doc["arxiv_id"])
+    for name in ("title", "abstract"):
+        if doc[name]:
+            for field_name in (name, f"{name}_exact", "text", "text_exact"):
+                out.add_text(field_name, doc[name])
+    for keyword in doc["keywords"]:
+        out.add_text("keywords", keyword)
+        out.add_text("keywords_exact", keyword)
+    for author in doc["authors"]:
+        out.add_text("authors", author)
+    for code in doc["categories"]:
+        out.add_text("categories", code)
+    for archive in dict.fromkeys(archive_of(code) for code in doc["categories"]):
+        out.add_text("archives", archive)
+    if doc["primary_category"]:
+        out.add_text("primary_category", doc["primary_category"])
+    if doc["announced"]:
+        day = doc["announced"]
+        out.add_date("announced", dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
+        out.add_integer("year", day.year)
+    out.add_integer("recency", doc["recency"])
+    return out
+
+
+def _register_analyzers(index: Index) -> Index:
+    for name in (ENGLISH, EXACT, NAMES):
+        index.register_tokenizer(name, analyzer(name))
+    return index
+
+
+@dataclass
+class _Reader:
+    generation: str
+    index: Index
+    meta_stamp: tuple[int, int]
+
+
+class IndexDirectory:
+    """The generations of one index on disk and the pointer to the live one."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.pointer = root / "CURRENT"
+
+    def current(self) -> Path | None:
+        try:
+            name = self.pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        if not name.startswith(f"v{SCHEMA_VERSION}-"):
+            raise SearchError(
+                "The search index was built by another version of the app; "
+                "run `manage.py rebuild_index`."
+            )
+        return self.root / name
+
+    def new_generation(self) -> Path:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        path = self.root / f"v{SCHEMA_VERSION}-{stamp}-{uuid.uuid4().hex[:8]}"
+        path.mkdir(parents=True)
+        return path
+
+    def publish(self, generation: Path) -> None:
+        """Make `generation` live with an atomic rename, then drop all but the previous one."""
+        previous = self.current() if self.pointer.exists() else None
+        tmp = self.root / f"CURRENT.{uuid.uuid4().hex}"
+        with open(tmp, "w") as f:
+            f.write(generation.name)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.pointer)
+        # Keep the previous generation: a reader may still be answering a query from it.
+        keep = {generation.name, previous.name if previous else ""}
+        for child in self.root.iterdir():
+            if child.is_dir() and child.name.startswith("v") and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    def open_for_writing(self) -> Index:
+        """The live index, created empty on first use."""
+        generation = self.current()
+        if generation is None:
+            generation = self.new_generation()
+            index = Index(SCHEMA, path=str(generation))
+            self.publish(generation)
+            return _register_analyzers(index)
+        return _register_analyzers(Index(SCHEMA, path=str(generation), reuse=True))
+
+
+_readers: dict[Path, _Reader] = {}
+_readers_lock = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_ino, stat.st_mtime_ns
+
+
+class TantivyBackend(SearchBackend):
+    def __init__(self, alias: str, params: dict[str, Any]):
+        super().__init__(alias, params)
+        self.writer_heap = params.get("WRITER_HEAP", 64_000_000)
+        self.writer_threads = params.get("WRITER_THREADS", 1)
+        self.compiler = TantivyQueryCompiler(SCHEMA, stemming=self.stemming)
+
+    @property
+    def directory(self) -> IndexDirectory:
+        path = self.params.get("PATH")
+        return IndexDirectory(Path(path) if path else Path(settings.DATA_DIR) / "index")
+
+    # --- Writing ---------------------------------------------------------------------------
+
+    def _writer(self, index: Index) -> "tantivy.IndexWriter":
+        try:
+            return index.writer(self.writer_heap, self.writer_threads)
+        except ValueError as exc:
+            if "LockBusy" in str(exc):
+                raise IndexBusy("another process is writing the search index") from exc
+            raise
+
+    def index(self, papers: Iterable[Paper | PaperDocument]) -> int:
+        documents = list(self._documents(papers))
+        if not documents:
+            return 0
+        writer = self._writer(self.directory.open_for_writing())
+        for doc in documents:
+            writer.delete_documents_by_term("arxiv_id", doc["arxiv_id"])
+            writer.add_document(tantivy_document(doc))
+        writer.commit()
+        writer.wait_merging_threads()
+        return len(documents)
+
+    def delete(self, arxiv_ids: Iterable[str]) -> None:
+        ids = list(arxiv_ids)
+        if not ids or self.directory.current() is None:
+            return
+        writer = self._writer(self.directory.open_for_writing())
+        for arxiv_id in ids:
+            writer.delete_documents_by_term("arxiv_id", arxiv_id)
+        writer.commit()
+        writer.wait_merging_threads()
+
+    def _rebuild(self, documents: Iterable[PaperDocument]) -> int:
+        directory = self.directory
+        generation = directory.new_generation()
+        try:
+            index = _register_analyzers(Index(SCHEMA, path=str(generation)))
+            writer = self._writer(index)
+            written = 0
+            for doc in documents:
+                writer.add_document(tantivy_document(doc))
+                written += 1
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        directory.publish(generation)
+        return written
+
+    def clear(self) -> None:
+        root = self.directory.root
+        _readers.pop(root, None)
+        shutil.rmtree(root, ignore_errors=True)
+
+    # --- Reading ---------------------------------------------------------------------------
+
+    def searcher(self) -> "tantivy.Searcher | None":
+        """A searcher on the latest commit of the live generation (None before any indexing)."""
+        directory = self.directory
+        generation = directory.current()
+        if generation is None:
+            return None
+        meta = generation / "meta.json"
+        with _readers_lock:
+            reader = _readers.get(directory.root)
+            if reader is None or reader.generation != generation.name:
+                index = _register_analyzers(Index.open(str(generation)))
+                index.config_reader("manual")
+                reader = _Reader(generation.name, index, _stamp(meta))
+                _readers[directory.root] = reader
+            else:
+                stamp = _stamp(meta)
+                if stamp != reader.meta_stamp:
+                    reader.index.reload()
+                    reader.meta_stamp = stamp
+        return reader.index.searcher()
+
+    def _query(self, request: SearchRequest, bonus: float | None) -> tantivy.Query:
+        return self.compiler.compile(request.query, request.filters, bonus)
+
+    def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage:
+        searcher = self.searcher()
+        if searcher is None:
+            return FetchedPage(0, [])
+        query = self._query(request, ALL_TERMS_BONUS)
+        if request.sort == Sort.NEWEST:
+            result = searcher.search(
+                query, limit, count=True, offset=offset, order_by_field="recency", order=Order.Desc
+            )
+        else:
+            result = searcher.search(query, limit, count=True, offset=offset)
+        highlighter = Highlighter(request.query)
+        hits = []
+        for score, address in result.hits:
+            stored = searcher.doc(address)
+            hits.append(
+                SearchHit(
+                    stored.get_first("arxiv_id"),
+                    unbonused(score) if request.sort == Sort.RELEVANCE else None,
+                    stored.get_first("title") or "",
+                    stored.get_first("abstract") or "",
+                    highlighter,
+                )
+            )
+        return FetchedPage(result.count or 0, hits)
+
+    def _count(self, request: SearchRequest) -> int:
+        searcher = self.searcher()
+        if searcher is None:
+            return 0
+        return searcher.search(self._query(request, None), 1, count=True).count or 0
+
+    def _facets(self, request: SearchRequest) -> Facets:
+        searcher = self.searcher()
+        if searcher is None:
+            return Facets()
+        aggregations = {
+            "categories": {"terms": {"field": "categories", "size": FACET_SIZE}},
+            "years": {"terms": {"field": "year", "size": FACET_SIZE}},
+        }
+        result = searcher.aggregate(self._query(request, None), aggregations)
+        return Facets(
+            categories={b["key"]: b["doc_count"] for b in result["categories"]["buckets"]},
+            years={int(b["key"]): b["doc_count"] for b in result["years"]["buckets"]},
+        )
+
+    def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        searcher = self.searcher()
+        if searcher is None:
+            return []
+        result = searcher.search(self._query(request, None), limit, count=False)
+        return [
+            Candidate(searcher.doc(address).get_first("arxiv_id"), score)
+            for score, address in result.hits
+        ]

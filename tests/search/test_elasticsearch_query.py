@@ -1,0 +1,197 @@
+"""Query compilation for Elasticsearch, checked as plain dicts (no server)."""
+
+import datetime as dt
+
+from search.backends.base import ALL_TERMS_BONUS
+from search.backends.elasticsearch import index_body
+from search.backends.elasticsearch_query import compile_query, facets_body, search_body
+from search.query import SearchFilters, parse_query
+
+NO_FILTERS = SearchFilters()
+
+
+def compiled(text, filters=NO_FILTERS, **kwargs):
+    query = parse_query(text)
+    return compile_query(query, filters.merged_with(query), **kwargs)
+
+
+def test_plain_words_are_should_matches_on_stemmed_text():
+    assert compiled("deep graph") == {
+        "bool": {
+            "should": [
+                {"match": {"text": {"query": "deep"}}},
+                {"match": {"text": {"query": "graph"}}},
+            ]
+        }
+    }
+
+
+def test_bonus_ranks_papers_with_every_word_first():
+    tier = compiled("deep graph", bonus=ALL_TERMS_BONUS)["bool"]["should"][-1]
+    assert tier == {
+        "constant_score": {
+            "filter": {
+                "bool": {
+                    "must": [
+                        {"match": {"text": {"query": "deep", "operator": "and"}}},
+                        {"match": {"text": {"query": "graph", "operator": "and"}}},
+                    ]
+                }
+            },
+            "boost": ALL_TERMS_BONUS,
+        }
+    }
+
+
+def test_one_word_needs_no_bonus():
+    assert compiled("graph", bonus=ALL_TERMS_BONUS) == {
+        "bool": {"should": [{"match": {"text": {"query": "graph"}}}]}
+    }
+
+
+def test_without_stemming_words_go_to_the_exact_subfield():
+    assert compiled("graphs", stemming=False) == {
+        "bool": {"should": [{"match": {"text.exact": {"query": "graphs"}}}]}
+    }
+
+
+def test_phrases_are_required_on_exact_subfields():
+    assert compiled('"graph neural" ti:"deep nets"') == {
+        "bool": {
+            "must": [
+                {"match_phrase": {"text.exact": {"query": "graph neural"}}},
+                {"match_phrase": {"title.exact": {"query": "deep nets"}}},
+            ]
+        }
+    }
+
+
+def test_exclusions_are_must_not():
+    assert compiled('graph -survey -"neural net"') == {
+        "bool": {
+            "should": [{"match": {"text": {"query": "graph"}}}],
+            "must_not": [
+                {"match": {"text": {"query": "survey"}}},
+                {"match_phrase": {"text.exact": {"query": "neural net"}}},
+            ],
+        }
+    }
+
+
+def test_plain_words_next_to_filters_need_one_match():
+    query = compiled("deep graph", SearchFilters(categories=("cs.LG",), cross_lists=False))
+    assert query == {
+        "bool": {
+            "must": [
+                {
+                    "bool": {
+                        "should": [
+                            {"match": {"text": {"query": "deep"}}},
+                            {"match": {"text": {"query": "graph"}}},
+                        ]
+                    }
+                }
+            ],
+            "filter": [{"terms": {"primary_category": ["cs.LG"]}}],
+        }
+    }
+
+
+def test_fields_authors_and_categories():
+    assert compiled("au:hinton abs:dropout cat:cs") == {
+        "bool": {
+            "must": [
+                {"match": {"authors": {"query": "hinton"}}},
+                {"match": {"abstract": {"query": "dropout"}}},
+                {
+                    "bool": {
+                        "filter": [
+                            {
+                                "bool": {
+                                    "should": [
+                                        {"term": {"categories": "cs"}},
+                                        {"term": {"archives": "cs"}},
+                                    ]
+                                }
+                            }
+                        ]
+                    }
+                },
+            ]
+        }
+    }
+
+
+def test_or_group_is_a_should_inside_the_query():
+    assert compiled("qubits OR dualities") == {
+        "bool": {
+            "should": [
+                {
+                    "bool": {
+                        "should": [
+                            {"match": {"text": {"query": "qubits"}}},
+                            {"match": {"text": {"query": "dualities"}}},
+                        ]
+                    }
+                }
+            ]
+        }
+    }
+
+
+def test_dates_become_a_range_filter_on_cross_listed_categories():
+    filters = SearchFilters(categories=("cs.LG", "stat.ML"))
+    assert compiled("year:2024", filters) == {
+        "bool": {
+            "must": [{"match_all": {}}],
+            "filter": [
+                {"terms": {"categories": ["cs.LG", "stat.ML"]}},
+                {"range": {"announced": {"gte": "2024-01-01", "lte": "2024-12-31"}}},
+            ],
+        }
+    }
+
+
+def test_open_ended_date_range():
+    assert compiled("", SearchFilters(date_to=dt.date(2020, 5, 1)))["bool"]["filter"] == [
+        {"range": {"announced": {"lte": "2020-05-01"}}}
+    ]
+
+
+def test_arxiv_id_is_a_term_filter():
+    assert compiled("arXiv:2505.24119v2") == {
+        "bool": {"filter": [{"term": {"arxiv_id": "2505.24119"}}]}
+    }
+
+
+def test_query_of_nothing_but_punctuation_matches_all():
+    assert compiled("!!! ???") == {"bool": {"must": [{"match_all": {}}]}}
+
+
+def test_search_body_pages_and_sorts():
+    body = search_body({"match_all": {}}, 20, 10, newest=True)
+    assert body == {
+        "query": {"match_all": {}},
+        "from": 20,
+        "size": 10,
+        "track_total_hits": True,
+        "_source": ["arxiv_id", "title", "abstract"],
+        "sort": [{"recency": {"order": "desc"}}],
+    }
+
+
+def test_facets_body_aggregates_categories_and_years():
+    body = facets_body({"match_all": {}})
+    assert body["size"] == 0
+    assert body["aggs"]["categories"] == {"terms": {"field": "categories", "size": 1000}}
+    assert body["aggs"]["years"] == {"terms": {"field": "year", "size": 1000}}
+
+
+def test_mapping_has_stemmed_fields_with_exact_subfields():
+    mapping = index_body()["mappings"]["properties"]
+    for name in ("title", "abstract", "text", "keywords"):
+        assert mapping[name]["analyzer"] == "paper_english"
+        assert mapping[name]["fields"]["exact"]["analyzer"] == "paper_exact"
+    assert mapping["title"]["copy_to"] == mapping["abstract"]["copy_to"] == ["text"]
+    assert mapping["categories"] == {"type": "keyword"}
+    assert mapping["announced"]["type"] == "date"
