@@ -7,6 +7,7 @@ from papers.feeds import CategoryFeed
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search", views.search_page, name="search"),
     path("arxiv/<str:spec>", views.category_list, name="category_list"),
     path("arxiv/<str:spec>/feed", CategoryFeed(), name="category_feed"),
     # Old-style ids contain a slash (hep-th/9901001).

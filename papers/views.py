@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
@@ -103,3 +103,46 @@ def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     papers = list(author.papers.order_by("-announced", "-arxiv_id")[:LIST_PAGE_LIMIT])
     context = {"author": author, "papers": papers, **reader_context(request, papers)}
     return render(request, "papers/author.html", context)
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The search box: the query language, filters, sort, pages, highlighted snippets."""
+    from search.backends.base import ResultWindowError, SearchUnavailable
+    from search.service import BadSearchRequest, parse_date, run_search
+
+    query = request.GET.get("q", "").strip()
+    context = {
+        "q": query,
+        "cat": request.GET.get("cat", ""),
+        "date_from": request.GET.get("from", ""),
+        "date_to": request.GET.get("to", ""),
+        "sort": request.GET.get("sort", "relevance"),
+        "primary_only": request.GET.get("primary") == "1",
+    }
+    if not query and not context["cat"]:
+        return render(request, "papers/search.html", context)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        return bad_request(request, "page: not a number")
+    categories = tuple(c for c in context["cat"].replace(" ", ",").split(",") if c)
+    try:
+        result = run_search(
+            query,
+            categories=categories,
+            cross_lists=not context["primary_only"],
+            date_from=parse_date(context["date_from"], "from"),
+            date_to=parse_date(context["date_to"], "to"),
+            sort=context["sort"],
+            page=page,
+        )
+    except (BadSearchRequest, ResultWindowError) as exc:
+        return bad_request(request, str(exc))
+    except SearchUnavailable:
+        html = render_to_string("papers/search_unavailable.html", context, request=request)
+        return HttpResponse(html, status=503)
+    if result.arxiv_id and Paper.objects.filter(arxiv_id=result.arxiv_id).exists():
+        return redirect("paper", arxiv_id=result.arxiv_id)
+    papers = [row.paper for row in result.rows]
+    context.update(result=result, **reader_context(request, papers))
+    return render(request, "papers/search.html", context)

@@ -1,16 +1,27 @@
 """/api/v1 endpoints. Thin: validate, call one thing, serialize."""
 
 import datetime as dt
+from typing import Literal
 
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from papers.api.errors import ApiError, install_error_handlers
-from papers.api.schemas import Category, DailyList, Error, PaperOut, StarIn, Stars
+from papers.api.schemas import (
+    Category,
+    DailyList,
+    Error,
+    Highlights,
+    PaperOut,
+    SearchResponse,
+    SearchResult,
+    StarIn,
+    Stars,
+)
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.library.models import ApiToken, Mark
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
@@ -56,6 +67,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 ERRORS = {400: Error, 404: Error, 429: Error}
+SEARCH_ERRORS = {400: Error, 429: Error, 503: Error}
 AUTH_ERRORS = {400: Error, 401: Error, 404: Error, 429: Error}
 
 
@@ -68,6 +80,68 @@ def get_paper(arxiv_id: str) -> Paper:
     if paper is None:
         raise ApiError(404, f"no paper {canonical}")
     return paper
+
+
+class SearchParams(Schema):
+    q: str = Field("", max_length=10_000, description="The query language of the search page.")
+    categories: str = Field("", description="Comma-separated category codes, e.g. cs.CL,cs.LG")
+    cross_lists: bool = Field(True, description="False: only papers whose primary category matches")
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: Literal["relevance", "newest"] = "relevance"
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(25, ge=1, le=100)
+
+
+@api.get("/search", response={200: SearchResponse, **SEARCH_ERRORS}, tags=["search"])
+def search(request, params: Query[SearchParams]):
+    """Search papers with the same query language and ranking as the search page."""
+    from search.backends.base import ResultWindowError, SearchUnavailable
+    from search.service import BadSearchRequest, run_search
+
+    try:
+        result = run_search(
+            params.q,
+            categories=tuple(c.strip() for c in params.categories.split(",") if c.strip()),
+            cross_lists=params.cross_lists,
+            date_from=params.date_from,
+            date_to=params.date_to,
+            sort=params.sort,
+            page=params.page,
+            page_size=params.page_size,
+        )
+    except (BadSearchRequest, ResultWindowError) as exc:
+        raise ApiError(400, str(exc)) from exc
+    except SearchUnavailable as exc:
+        raise ApiError(503, "search is unavailable; try again shortly") from exc
+    return SearchResponse(
+        query=result.query,
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+        took_ms=result.took_ms,
+        notices=list(result.notices),
+        results=[_search_result(row) for row in result.rows],
+    )
+
+
+def _search_result(row) -> SearchResult:
+    paper, hit = row.paper, row.hit
+    return SearchResult(
+        id=paper.arxiv_id,
+        title=paper.title,
+        authors=paper.author_names,
+        categories=paper.category_codes,
+        primary_category=paper.primary_category_id,
+        announced=paper.announced,
+        submitted=paper.submitted,
+        updated=paper.updated,
+        score=hit.score,
+        highlights=Highlights(**hit.highlights),
+        keywords=getattr(paper, "keywords", None) or [],
+        tags=getattr(paper, "tags", None) or [],
+        url=paper.abs_url,
+    )
 
 
 @api.get("/papers/{path:arxiv_id}", response={200: PaperOut, **ERRORS}, tags=["papers"])

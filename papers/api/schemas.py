@@ -74,3 +74,34 @@ class StarIn(Schema):
 class Stars(Schema):
     total: int
     papers: list[PaperOut]
+
+
+class Highlights(Schema):
+    title: str
+    abstract: str
+
+
+class SearchResult(Schema):
+    id: str
+    title: str
+    authors: list[str]
+    categories: list[str]
+    primary_category: str
+    announced: dt.date | None
+    submitted: dt.datetime | None
+    updated: dt.datetime | None
+    score: float | None
+    highlights: Highlights
+    keywords: list[str]
+    tags: list[dict]
+    url: str
+
+
+class SearchResponse(Schema):
+    query: str
+    total: int
+    page: int
+    page_size: int
+    took_ms: float
+    notices: list[str]
+    results: list[SearchResult]

@@ -25,3 +25,12 @@ def bibtex(paper) -> str:
     from papers.bibtex import paper_bibtex
 
     return paper_bibtex(paper)
+
+
+@register.simple_tag
+def query_with(request, **changes) -> str:
+    """The current query string with some parameters replaced (for pagination links)."""
+    params = request.GET.copy()
+    for key, value in changes.items():
+        params[key] = value
+    return params.urlencode()

@@ -27,3 +27,20 @@ class Command(BaseCommand):
             self.stdout.write(f"Loaded {len(report.result.new)} papers.")
         else:
             self.stdout.write(f"{Paper.objects.count()} papers in the database.")
+        self._ensure_search_index(verbosity)
+
+    def _ensure_search_index(self, verbosity: int) -> None:
+        """Rebuild the index when it is missing or does not hold every paper."""
+        from search.backends.base import SearchError, get_search_backend
+
+        try:
+            indexed = get_search_backend().count()
+        except SearchError:
+            indexed = None
+        papers = Paper.objects.count()
+        if indexed == papers:
+            self.stdout.write(f"Search index holds all {papers} papers.")
+            return
+        self.stdout.write(f"Building the search index ({indexed or 0} of {papers} papers in it).")
+        options = {} if verbosity > 0 else {"no_progress": True}
+        call_command("rebuild_index", verbosity=verbosity, **options)
