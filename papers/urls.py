@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from papers import views
+from papers.api import arxiv_compat
 from papers.api.endpoints import api
 from papers.feeds import CategoryFeed
 
@@ -15,5 +16,6 @@ urlpatterns = [
     path("author/<path:key>", views.author_detail, name="author"),
     path("", include("papers.library.urls")),
     path("api/v1/", api.urls),
+    path("api/query", arxiv_compat.query, name="arxiv_query"),
     path("admin/", admin.site.urls),
 ]
