@@ -19,3 +19,4 @@ urlpatterns = [
     path("api/query", arxiv_compat.query, name="arxiv_query"),
     path("admin/", admin.site.urls),
 ]
+handler404 = "papers.views.page_not_found"

@@ -146,3 +146,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
     papers = [row.paper for row in result.rows]
     context.update(result=result, **reader_context(request, papers))
     return render(request, "papers/search.html", context)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404s: the JSON error shape under /api/, the HTML page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found as html_not_found
+
+    if request.path.startswith("/api/"):
+        body = {"status": 404, "code": "not_found", "message": f"no such endpoint: {request.path}"}
+        return JsonResponse(body, status=404)
+    return html_not_found(request, exception)

@@ -1,7 +1,7 @@
 """/api/v1 endpoints. Thin: validate, call one thing, serialize."""
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.db.models import Count
@@ -68,6 +68,22 @@ api = NinjaAPI(
 install_error_handlers(api)
 ERRORS = {400: Error, 404: Error, 429: Error}
 SEARCH_ERRORS = {400: Error, 429: Error, 503: Error}
+
+# Dates in query strings are YYYY-MM-DD only (pydantic alone would also read `0` as 1970-01-01).
+IsoDate = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})
+]
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    from search.service import BadSearchRequest, parse_date
+
+    try:
+        return parse_date(value, name)
+    except BadSearchRequest as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
 AUTH_ERRORS = {400: Error, 401: Error, 404: Error, 429: Error}
 
 
@@ -86,8 +102,8 @@ class SearchParams(Schema):
     q: str = Field("", max_length=10_000, description="The query language of the search page.")
     categories: str = Field("", description="Comma-separated category codes, e.g. cs.CL,cs.LG")
     cross_lists: bool = Field(True, description="False: only papers whose primary category matches")
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
     sort: Literal["relevance", "newest"] = "relevance"
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(25, ge=1, le=100)
@@ -104,8 +120,8 @@ def search(request, params: Query[SearchParams]):
             params.q,
             categories=tuple(c.strip() for c in params.categories.split(",") if c.strip()),
             cross_lists=params.cross_lists,
-            date_from=params.date_from,
-            date_to=params.date_to,
+            date_from=_date(params.date_from, "date_from"),
+            date_to=_date(params.date_to, "date_to"),
             sort=params.sort,
             page=params.page,
             page_size=params.page_size,
@@ -158,7 +174,7 @@ def categories(request):
 
 
 class ListParams(Schema):
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 @api.get("/lists/{categories}", response={200: DailyList, **ERRORS}, tags=["lists"])
@@ -170,7 +186,7 @@ def daily_list(request, categories: str, params: Query[ListParams]):
         raise ApiError(404, f"unknown category: {exc}") from exc
     except BadListSpec as exc:
         raise ApiError(400, str(exc)) from exc
-    day = params.date or announcement_days(spec).first()
+    day = _date(params.date, "date") or announcement_days(spec).first()
     papers = list(spec.papers().filter(announced=day).order_by("-arxiv_id")) if day else []
     previous, following = neighbours(spec, day) if day else (None, None)
     return DailyList(

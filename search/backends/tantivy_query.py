@@ -131,5 +131,11 @@ def _unscored(query: Query) -> Query:
     return Query.const_score_query(query, 0.0)
 
 
+# tantivy keeps dates as nanoseconds in an int64: about 1677-09-22 to 2262-04-11. Filter bounds
+# outside that are clamped, which matches exactly the same papers.
+_EARLIEST, _LATEST = dt.date(1678, 1, 1), dt.date(2262, 1, 1)
+
+
 def _datetime(day: dt.date) -> dt.datetime:
+    day = min(max(day, _EARLIEST), _LATEST)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)

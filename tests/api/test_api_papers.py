@@ -154,3 +154,8 @@ def test_the_openapi_schema_and_docs_page_are_served(client):
     assert "/api/v1/lists/{categories}" in schema["paths"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_unknown_api_urls_get_the_json_error_shape(client):
+    _is_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+    assert client.get("/nothing-here").headers["Content-Type"].startswith("text/html")

@@ -138,3 +138,15 @@ def test_the_api_refuses_bad_parameters_with_the_error_shape(client, indexed, pa
     response = client.get("/api/v1/search", params)
     body = response.json()
     assert response.status_code == 400 and body["code"] == "bad_request" and body["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "sentence year:9426"},
+        {"q": "sentence", "from": "0001-01-01"},
+        {"q": "sentence", "to": "9999-12-31"},
+    ],
+)
+def test_dates_far_outside_the_engines_range_still_search(client, indexed, params):
+    assert client.get("/search", params).status_code == 200
