@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from papers.models import Paper
 from papers.taxonomy import CATEGORIES
@@ -61,26 +61,30 @@ class ListSpec:
         return self.include + self.exclude
 
     def papers(self) -> QuerySet[Paper]:
-        papers = Paper.objects.filter(categories__in=self.include).distinct()
+        # EXISTS, not a join with DISTINCT: with a day filter the database walks that day's
+        # papers on the `announced` index and checks each one's categories.
+        papers = Paper.objects.filter(_in_categories(self.include))
         if self.exclude:
-            papers = papers.exclude(categories__in=self.exclude)
+            papers = papers.exclude(_in_categories(self.exclude))
         return papers
 
 
-def announcement_days(spec: ListSpec) -> QuerySet:
-    """Days on which the list announced papers, newest first."""
-    return (
-        spec.papers()
-        .exclude(announced=None)
-        .order_by("-announced")
-        .values_list("announced", flat=True)
-        .distinct()
-    )
+def _in_categories(codes: tuple[str, ...]) -> Exists:
+    through = Paper.categories.through.objects
+    return Exists(through.filter(paper_id=OuterRef("pk"), category_id__in=codes))
+
+
+def latest_day(spec: ListSpec) -> dt.date | None:
+    """The last day on which the list announced papers."""
+    return _days(spec).order_by("-announced").first()
 
 
 def neighbours(spec: ListSpec, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """The previous and next announcement days around `day`."""
-    days = announcement_days(spec)
-    previous = days.filter(announced__lt=day).first()
-    following = days.order_by("announced").filter(announced__gt=day).first()
+    previous = _days(spec).filter(announced__lt=day).order_by("-announced").first()
+    following = _days(spec).filter(announced__gt=day).order_by("announced").first()
     return previous, following
+
+
+def _days(spec: ListSpec) -> QuerySet:
+    return spec.papers().exclude(announced=None).values_list("announced", flat=True)

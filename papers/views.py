@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.library.keywords import KeywordFilter
 from papers.library.reader import reader_context
-from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
+from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Author, Category, Paper
 
 LIST_PAGE_LIMIT = 500
@@ -23,14 +23,18 @@ def bad_request(request: HttpRequest, message: str) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     latest = Paper.objects.aggregate(day=Max("announced"))["day"]
-    categories = (
-        Category.objects.annotate(
-            total=Count("papers"),
-            today=Count("papers", filter=Q(papers__announced=latest)),
-        )
-        .filter(total__gt=0)
-        .order_by("-today", "code")
+    # Count on the category links alone; joining every paper would scan the whole collection.
+    links = Paper.categories.through.objects
+    totals = dict(links.values_list("category_id").annotate(n=Count("id")))
+    today = dict(
+        links.filter(paper__announced=latest).values_list("category_id").annotate(n=Count("id"))
     )
+    categories = sorted(
+        Category.objects.filter(code__in=totals),
+        key=lambda c: (-today.get(c.code, 0), c.code),
+    )
+    for category in categories:
+        category.total, category.today = totals[category.code], today.get(category.code, 0)
     days = (
         Paper.objects.exclude(announced=None)
         .values("announced")
@@ -58,7 +62,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
         except ValueError:
             return bad_request(request, f"Not a date: {date_text!r} (use YYYY-MM-DD).")
     if day is None:
-        day = announcement_days(parsed).first()
+        day = latest_day(parsed)
     papers, hidden = [], 0
     previous = following = None
     keywords = KeywordFilter.for_request(request)
@@ -93,9 +97,8 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    return render(
-        request, "papers/paper.html", {"paper": paper, **reader_context(request, [paper])}
-    )
+    context = {"paper": paper, "single": [paper], **reader_context(request, [paper])}
+    return render(request, "papers/paper.html", context)
 
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:

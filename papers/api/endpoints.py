@@ -24,7 +24,7 @@ from papers.api.schemas import (
 )
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.library.models import ApiToken, Mark
-from papers.listing import BadListSpec, ListSpec, UnknownCategory, announcement_days, neighbours
+from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Category as CategoryModel
 from papers.models import Paper
 
@@ -186,7 +186,7 @@ def daily_list(request, categories: str, params: Query[ListParams]):
         raise ApiError(404, f"unknown category: {exc}") from exc
     except BadListSpec as exc:
         raise ApiError(400, str(exc)) from exc
-    day = _date(params.date, "date") or announcement_days(spec).first()
+    day = _date(params.date, "date") or latest_day(spec)
     papers = list(spec.papers().filter(announced=day).order_by("-arxiv_id")) if day else []
     previous, following = neighbours(spec, day) if day else (None, None)
     return DailyList(

@@ -121,3 +121,15 @@ def test_author_names_link_to_a_page_of_their_papers(client, papers):
     page = client.get("/author/ed%20witten")
     assert page.status_code == 200 and "Strings" in page.content.decode()
     assert client.get("/author/nobody").status_code == 404
+
+
+def test_fast_link_builders_agree_with_the_url_configuration(papers):
+    from django.urls import reverse
+
+    from papers.models import Paper, author_key
+    from papers.templatetags.papers_tags import author_url, category_url
+
+    paper = Paper.objects.get(arxiv_id="hep-th/9901001")
+    assert paper.get_absolute_url() == reverse("paper", args=[paper.arxiv_id])
+    assert author_url("Ed Witten") == reverse("author", args=[author_key("Ed Witten")])
+    assert category_url("hep-th") == reverse("category_list", args=["hep-th"])

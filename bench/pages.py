@@ -1,0 +1,97 @@
+"""Server time of the pages researchers open every morning, over the 73k-paper corpus.
+
+    python bench/pages.py [--repeat 30]
+
+Times, in-process through Django's test client (server time, no network): the daily list of a
+category with about 200 papers that day, paper pages, and search pages with highlights. The
+baseline is the home page, measured in the same run. Prints JSON; the goal is each p50 <= 50 ms
+on 2 cores with the embedded default.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+from bench.corpus import DEFAULT_DIR, prepare  # noqa: E402
+
+QUERIES = [
+    "large language models",
+    "graph neural network",
+    "diffusion model image",
+    "reinforcement learning robot",
+    "quantum error correction",
+    "federated learning privacy",
+    "retrieval augmented generation",
+    "vision transformer",
+    "speech recognition",
+    "protein structure prediction",
+]
+
+
+def timed(client, url: str, repeat: int) -> dict:
+    times = []
+    for i in range(repeat + 2):
+        started = time.perf_counter()
+        response = client.get(url if isinstance(url, str) else url[i % len(url)])
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (url, response.status_code)
+        if i >= 2:  # the first two warm caches and the index reader
+            times.append(elapsed)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "n": len(times),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    papers = prepare(args.data_dir)
+
+    from django.db.models import Count
+    from django.test import Client
+
+    from papers.models import Paper
+
+    # The list of a category on a day with about 200 papers, cross-lists included.
+    links = Paper.categories.through.objects
+    busiest = (
+        links.values("category_id", "paper__announced")
+        .annotate(n=Count("id"))
+        .filter(n__gte=180, n__lte=230)
+        .order_by("-paper__announced")
+        .first()
+    )
+    rng = random.Random(3)
+    ids = list(Paper.objects.values_list("arxiv_id", flat=True)[:5000])
+    client = Client(HTTP_HOST="127.0.0.1")
+    day = busiest["paper__announced"].isoformat()
+    list_url = f"/arxiv/{busiest['category_id']}?date={day}"
+    result = {
+        "papers": papers,
+        "home_baseline": timed(client, "/", args.repeat),
+        "daily_list": {
+            "url": list_url,
+            "papers_on_page": busiest["n"],
+            **timed(client, list_url, args.repeat),
+        },
+        "paper_page": timed(client, [f"/paper/{i}" for i in rng.sample(ids, 20)], args.repeat),
+        "search_page": timed(
+            client, [f"/search?q={q.replace(' ', '+')}" for q in QUERIES], args.repeat
+        ),
+        "goal": "each p50 <= 50 ms",
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
