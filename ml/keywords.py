@@ -134,6 +134,22 @@ class Word2VecKeywords:
         self._set_from_gensim(model, doc_freq, len(sentences))
         return self
 
+    @classmethod
+    def from_gensim(
+        cls, model, texts: Iterable[str] = (), **params
+    ) -> Word2VecKeywords:
+        """Wrap an already trained gensim ``Word2Vec(sg=1, hs=1, negative=0)`` model.
+
+        ``texts`` (the training corpus, optional) give the document frequencies of the idf prior.
+        """
+        if not (model.sg and model.hs):
+            raise ValueError("keywords need a skip-gram model with hierarchical softmax")
+        sentences = [tokenize(t) for t in texts]
+        doc_freq = Counter(w for s in sentences for w in set(s))
+        keywords = cls(**params)
+        keywords._set_from_gensim(model, doc_freq, len(sentences))
+        return keywords
+
     def _set_from_gensim(self, model, doc_freq: Counter, n_docs: int) -> None:
         wv = model.wv
         if len(wv.index_to_key) < 2:
@@ -228,11 +244,7 @@ class Word2VecKeywords:
         for segment in segments(text):
             run: list[str] = []
             for token in [*segment, None]:
-                if (
-                    token is not None
-                    and token in z
-                    and not (self.stop_words and token in STOP_WORDS)
-                ):
+                if token is not None and token in z:
                     run.append(token)
                     continue
                 self._add_phrases(run, z, phrases)

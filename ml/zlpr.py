@@ -24,35 +24,30 @@ from ml.versioning import check_format, format_header
 FORMAT = "zlpr-linear/1"
 
 
-def zlpr_loss_numpy(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Per-sample ZLPR loss for (n, L) raw scores and (soft) 0/1 targets, in numpy."""
-    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    targets = np.atleast_2d(np.asarray(targets, dtype=np.float64))
-    with np.errstate(divide="ignore"):
-        log_t, log_not_t = np.log(targets), np.log(1.0 - targets)
-    zero = np.zeros((scores.shape[0], 1))
-    pos = np.concatenate([zero, -scores + log_t], axis=1)
-    neg = np.concatenate([zero, scores + log_not_t], axis=1)
-    return _logsumexp(pos) + _logsumexp(neg)
+def zlpr_loss_and_grad(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample ZLPR loss (n,) and its gradient d loss / d scores (n, L); targets may be soft.
+
+    Stable: each logsumexp subtracts its row maximum (which includes the 0 of the "1 +").
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    t = np.atleast_2d(np.asarray(targets, dtype=np.float64))
+    pos_loss, pos_grad = _log1p_sum_exp(-s, t)
+    neg_loss, neg_grad = _log1p_sum_exp(s, 1.0 - t)
+    return pos_loss + neg_loss, neg_grad - pos_grad
 
 
-def _logsumexp(a: np.ndarray) -> np.ndarray:
-    top = a.max(axis=1, keepdims=True)
-    return (top + np.log(np.exp(a - top).sum(axis=1, keepdims=True)))[:, 0]
+def zlpr_loss(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per-sample ZLPR loss log(1 + sum t e^-s) + log(1 + sum (1-t) e^s), shape (n,)."""
+    return zlpr_loss_and_grad(scores, targets)[0]
 
 
-def zlpr_loss(scores, targets):
-    """Mean ZLPR loss over a batch, in torch (differentiable); targets may be soft."""
-    import torch
-
-    # A large negative instead of -inf keeps gradients finite for masked entries.
-    masked = torch.finfo(scores.dtype).min / 4
-    log_t = torch.where(targets > 0, torch.log(targets.clamp_min(1e-30)), masked)
-    log_not_t = torch.where(targets < 1, torch.log((1 - targets).clamp_min(1e-30)), masked)
-    zero = torch.zeros_like(scores[:, :1])
-    pos = torch.logsumexp(torch.cat([zero, -scores + log_t], dim=1), dim=1)
-    neg = torch.logsumexp(torch.cat([zero, scores + log_not_t], dim=1), dim=1)
-    return (pos + neg).mean()
+def _log1p_sum_exp(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log(1 + sum_i w_i e^{a_i}) per row and its gradient in a (w_i = 0 masks entry i)."""
+    masked = np.where(w > 0, a, -np.inf)
+    top = np.maximum(masked.max(axis=1, keepdims=True), 0.0)
+    terms = w * np.exp(np.where(w > 0, a - top, -np.inf))
+    total = np.exp(-top) + terms.sum(axis=1, keepdims=True)
+    return (top + np.log(total))[:, 0], terms / total
 
 
 def label_indicator(labels: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarray:
@@ -98,7 +93,7 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
-        weight, bias, info = fit_linear(X, targets, zlpr_loss, self.alpha, self.max_iter, self.tol)
+        weight, bias, info = fit_linear(X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol)
         self.initial_loss_, self.loss_, self.n_iter_ = info
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)
@@ -164,50 +159,42 @@ class ZLPRClassifier:
 def fit_linear(
     X: np.ndarray | sp.spmatrix,
     targets: np.ndarray,
-    loss_fn,
+    loss_and_grad,
     alpha: float,
     max_iter: int,
     tol: float,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
-    """Full-batch L-BFGS for a linear layer X W + b under ``loss_fn(scores, targets)``.
+    """Full-batch L-BFGS (scipy) for a linear layer X W + b under a per-sample loss.
 
-    Returns W (d, L), b (L,) and (initial loss, final loss, iterations).
+    ``loss_and_grad(scores, targets)`` returns per-sample losses (n,) and d loss / d scores.
+    The objective is the mean loss plus alpha * ||W||^2. Returns W (d, L), b (L,) and
+    (initial objective, final objective, iterations).
     """
-    import torch
+    from scipy.optimize import minimize
 
-    features = _to_torch(X)
-    t = torch.from_numpy(np.asarray(targets, dtype=np.float64))
-    weight = torch.zeros(X.shape[1], t.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(t.shape[1], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [weight, bias],
-        lr=1.0,
-        max_iter=max_iter,
-        tolerance_change=tol,
-        history_size=20,
-        line_search_fn="strong_wolfe",
+    X = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    n, d = X.shape
+    n_labels = t.shape[1]
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        weight = theta[: d * n_labels].reshape(d, n_labels)
+        bias = theta[d * n_labels :]
+        scores = np.asarray(X @ weight) + bias
+        losses, grad_scores = loss_and_grad(scores, t)
+        grad_scores /= n
+        grad_w = np.asarray(X.T @ grad_scores) + 2 * alpha * weight
+        value = losses.mean() + alpha * float((weight * weight).sum())
+        return value, np.concatenate([grad_w.ravel(), grad_scores.sum(axis=0)])
+
+    theta0 = np.zeros(d * n_labels + n_labels)
+    initial = objective(theta0)[0]
+    result = minimize(
+        objective,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9},
     )
-
-    def closure():
-        optimizer.zero_grad()
-        loss = loss_fn(features @ weight + bias, t) + alpha * (weight * weight).sum()
-        loss.backward()
-        return loss
-
-    initial = float(closure())
-    optimizer.step(closure)
-    with torch.no_grad():
-        final = float(loss_fn(features @ weight + bias, t) + alpha * (weight * weight).sum())
-    n_iter = int(optimizer.state[weight].get("n_iter", 0))
-    return weight.detach().numpy(), bias.detach().numpy(), (initial, final, n_iter)
-
-
-def _to_torch(X):
-    import torch
-
-    if sp.issparse(X):
-        coo = sp.coo_matrix(X)
-        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        values = torch.from_numpy(coo.data.astype(np.float64))
-        return torch.sparse_coo_tensor(indices, values, coo.shape).coalesce().to_sparse_csr()
-    return torch.from_numpy(np.asarray(X, dtype=np.float64))
+    weight = result.x[: d * n_labels].reshape(d, n_labels)
+    return weight, result.x[d * n_labels :], (float(initial), float(result.fun), int(result.nit))
