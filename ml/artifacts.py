@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.encoder import EMBEDDING_DIM, TextEncoder
+from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
 from ml.keywords import Word2VecKeywords
 from ml.versioning import ArtifactMismatch, ArtifactMissing, read_config
 from ml.whitening import Whitening
@@ -63,6 +63,10 @@ class ArtifactSet:
         """An encoder producing the vectors this set was fitted on (loaded lazily, cached)."""
         if not hasattr(self, "_encoder"):
             _, variant, seq = self.encoder_id.split("/")
+            if variant == "openvino" and not openvino_available():
+                # OpenVINO fp32 and torch fp32 agree to cosine 0.99999 (bench/enrich.py), so
+                # stored vectors stay comparable; bf16 is never a silent substitute.
+                variant = "fp32"
             self._encoder = TextEncoder(variant=variant, max_seq_length=int(seq[3:]))
         return self._encoder
 
@@ -109,7 +113,7 @@ class ArtifactSet:
 
     @classmethod
     def load(cls, path: Path | str, expected_version: str | None = None) -> ArtifactSet:
-        """Load a saved set; ``expected_version`` (e.g. the one stored with the vectors) must match."""
+        """Load a saved set; ``expected_version`` (the one stored with the vectors) must match."""
         path = Path(path)
         if not path.is_dir():
             raise ArtifactMissing(f"no model artifacts at {path}")

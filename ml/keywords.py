@@ -135,9 +135,7 @@ class Word2VecKeywords:
         return self
 
     @classmethod
-    def from_gensim(
-        cls, model, texts: Iterable[str] = (), **params
-    ) -> Word2VecKeywords:
+    def from_gensim(cls, model, texts: Iterable[str] = (), **params) -> Word2VecKeywords:
         """Wrap an already trained gensim ``Word2Vec(sg=1, hs=1, negative=0)`` model.
 
         ``texts`` (the training corpus, optional) give the document frequencies of the idf prior.

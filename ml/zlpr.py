@@ -93,7 +93,9 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
-        weight, bias, info = fit_linear(X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol)
+        weight, bias, info = fit_linear(
+            X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol
+        )
         self.initial_loss_, self.loss_, self.n_iter_ = info
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)

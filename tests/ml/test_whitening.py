@@ -44,7 +44,9 @@ def test_components_are_the_pca_directions(vectors):
 def test_rotation_keeps_cosines_unchanged(vectors):
     out = Whitening(beta=0, gamma=0, normalize=False).fit_transform(vectors)
     np.testing.assert_allclose(_cosines(out), _cosines(vectors), atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(out, axis=1), np.linalg.norm(vectors, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.linalg.norm(out, axis=1), np.linalg.norm(vectors, axis=1), rtol=1e-5
+    )
 
 
 def test_truncation_keeps_k_unit_length_dimensions(vectors):

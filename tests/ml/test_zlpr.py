@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ml.versioning import ArtifactMissing
 from ml.zlpr import ZLPRClassifier, label_indicator, zlpr_loss, zlpr_loss_and_grad
 
@@ -97,7 +98,9 @@ def test_sparse_features_train_like_dense_ones():
 
 def test_save_load_round_trip(tmp_path):
     X = np.eye(4)
-    model = ZLPRClassifier().fit(X, label_indicator([["x"], ["y"], ["x", "y"], []], ["x", "y"]), ["x", "y"])
+    model = ZLPRClassifier().fit(
+        X, label_indicator([["x"], ["y"], ["x", "y"], []], ["x", "y"]), ["x", "y"]
+    )
     model.save(tmp_path / "m")
     loaded = ZLPRClassifier.load(tmp_path / "m")
     assert loaded.classes_ == ["x", "y"]
