@@ -59,8 +59,13 @@ VARIANTS = {
                                 max_phrase_words=3),
     "su_idf_1.0_phrases2": dict(stop_words=True, prior="idf", prior_weight=1.0,
                                 max_phrase_words=2),
+    "su_logp_prior_-0.1_phrases3": dict(stop_words=True, prior="logp", prior_weight=-0.1,
+                                        max_phrase_words=3),
+    "su_no_stop_phrases4": dict(stop_words=True, prior="none", max_phrase_words=4),
 }  # fmt: skip
-SHIPPED = "su_idf_1.0_phrases3"
+# The shipped default (ml.keywords.Word2VecKeywords()): stop words out, no prior, phrases of up
+# to 3 words like the TF-IDF (1-3 grams) and YAKE (n=3) baselines.
+SHIPPED = "su_no_stop_phrases3"
 
 
 def normalise(phrase: str) -> str:

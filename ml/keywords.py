@@ -9,7 +9,8 @@ On top of that predictive core (all optional hyperparameters, each measured in b
 
 - stop words are left out of both the candidates and the predicted words;
 - a word prior, Bayes' rule p(w | s) ~ p(s | w) p(w): ``prior="logp"`` adds lambda*log p(w),
-  ``prior="idf"`` adds lambda*idf(w), to the per-token score log p(s | w) / |s|;
+  ``prior="idf"`` adds lambda*idf(w), to the per-token score log p(s | w) / |s| (measured: both
+  hurt once phrases are built, so the default is no prior);
 - phrases: runs of up to ``max_phrase_words`` adjacent non-stop words are scored by the sum of
   their words' standardised scores, so a phrase made of good keywords beats its parts.
 
@@ -92,7 +93,7 @@ class Word2VecKeywords:
         workers: int = 2,
         seed: int = 0,
         stop_words: bool = True,
-        prior: str = "idf",
+        prior: str = "none",
         prior_weight: float = 1.0,
         max_phrase_words: int = 3,
     ) -> None:

@@ -67,14 +67,31 @@ class ZLPRClassifier:
     Parameters
     ----------
     alpha: L2 penalty on the weights (not the biases), added to the mean loss.
-    max_iter: L-BFGS iterations (full batch).
-    tol: stop when the loss changes less than this between iterations.
+    solver: ``lbfgs`` (full batch; dense features of a few hundred dimensions) or ``adam``
+        (minibatches with lazy sparse updates; large sparse features such as TF-IDF).
+    max_iter, tol: L-BFGS iterations and relative loss change to stop at.
+    epochs, learning_rate, batch_size, random_state: Adam settings.
     """
 
-    def __init__(self, alpha: float = 1e-4, max_iter: int = 200, tol: float = 1e-7) -> None:
+    def __init__(
+        self,
+        alpha: float = 1e-4,
+        solver: str = "lbfgs",
+        max_iter: int = 200,
+        tol: float = 1e-7,
+        epochs: int = 5,
+        learning_rate: float = 0.01,
+        batch_size: int = 256,
+        random_state: int = 0,
+    ) -> None:
         self.alpha = alpha
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
 
     def fit(
         self,
@@ -93,9 +110,17 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
-        weight, bias, info = fit_linear(
-            X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol
-        )
+        if self.solver == "lbfgs":
+            weight, bias, info = fit_linear(
+                X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol
+            )
+        elif self.solver == "adam":
+            weight, bias, info = fit_linear_adam(
+                X, targets, zlpr_loss_and_grad, self.alpha, self.epochs, self.batch_size,
+                self.learning_rate, self.random_state,
+            )  # fmt: skip
+        else:
+            raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
         self.initial_loss_, self.loss_, self.n_iter_ = info
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)
@@ -131,7 +156,16 @@ class ZLPRClassifier:
         return out
 
     def get_params(self) -> dict:
-        return {"alpha": self.alpha, "max_iter": self.max_iter, "tol": self.tol}
+        return {
+            "alpha": self.alpha,
+            "solver": self.solver,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "random_state": self.random_state,
+        }
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
@@ -200,3 +234,62 @@ def fit_linear(
     )
     weight = result.x[: d * n_labels].reshape(d, n_labels)
     return weight, result.x[d * n_labels :], (float(initial), float(result.fun), int(result.nit))
+
+
+_ADAM_B1, _ADAM_B2 = 0.9, 0.999
+
+
+def fit_linear_adam(
+    X: np.ndarray | sp.spmatrix,
+    targets: np.ndarray,
+    loss_and_grad,
+    alpha: float,
+    epochs: int,
+    batch_size: int = 256,
+    learning_rate: float = 0.01,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
+    """Minibatch Adam for the objective of fit_linear; suits large sparse X such as TF-IDF.
+
+    With sparse X only the weight rows of features present in a batch are updated ("lazy"
+    Adam, the L2 penalty included), so a step costs the batch's non-zeros, not d x L.
+    """
+    sparse = sp.issparse(X)
+    X = X.tocsr() if sparse else np.asarray(X, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    n, d = X.shape
+    weight = np.zeros((d, t.shape[1]))
+    bias = np.zeros(t.shape[1])
+    moments = {"w": [np.zeros_like(weight), np.zeros_like(weight)],
+               "b": [np.zeros_like(bias), np.zeros_like(bias)]}  # fmt: skip
+    rng = np.random.default_rng(seed)
+    step = 0
+
+    def objective() -> float:
+        losses, _ = loss_and_grad(np.asarray(X @ weight) + bias, t)
+        return float(losses.mean() + alpha * (weight * weight).sum())
+
+    def adam(param: np.ndarray, grad: np.ndarray, key: str, rows) -> None:
+        m, v = moments[key]
+        m[rows] = _ADAM_B1 * m[rows] + (1 - _ADAM_B1) * grad
+        v[rows] = _ADAM_B2 * v[rows] + (1 - _ADAM_B2) * grad * grad
+        m_hat = m[rows] / (1 - _ADAM_B1**step)
+        v_hat = v[rows] / (1 - _ADAM_B2**step)
+        param[rows] -= learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+    initial = objective()
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            xb = X[rows]
+            touched = np.unique(xb.indices) if sparse else slice(None)
+            if sparse:
+                xb = xb[:, touched]
+            _, grad_scores = loss_and_grad(np.asarray(xb @ weight[touched]) + bias, t[rows])
+            grad_scores /= len(rows)
+            grad_w = np.asarray(xb.T @ grad_scores) + 2 * alpha * weight[touched]
+            step += 1
+            adam(weight, grad_w, "w", touched)
+            adam(bias, grad_scores.sum(axis=0), "b", slice(None))
+    return weight, bias, (initial, objective(), epochs)

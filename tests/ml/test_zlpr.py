@@ -107,3 +107,21 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
     with pytest.raises(ArtifactMissing):
         ZLPRClassifier.load(tmp_path / "missing")
+
+
+def test_adam_solver_learns_sparse_separable_data():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    # Bag-of-words-like rows: label j is on exactly when word j occurs.
+    X = (rng.random((400, 30)) < 0.15).astype(np.float64)
+    y = X[:, :4].copy()
+    model = ZLPRClassifier(solver="adam", epochs=100, learning_rate=0.1, alpha=1e-6)
+    model.fit(sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(model.predict(sp.csr_matrix(X)), y)
+    assert model.loss_ < model.initial_loss_ / 10
+
+
+def test_unknown_solver_is_rejected():
+    with pytest.raises(ValueError):
+        ZLPRClassifier(solver="sgd").fit(np.eye(3), np.eye(3))
