@@ -1,0 +1,224 @@
+"""The versioned set of fitted models the app loads: encoder id, whitening, keywords, tagger.
+
+One directory::
+
+    config.json        {"artifact_version": ..., "encoder": {...}, "trained": {...}}
+    whitening/         ml.whitening.Whitening.save
+    keywords/          ml.keywords.Word2VecKeywords.save
+    tagger/            ml.zlpr.ZLPRClassifier.save (over whitened vectors)
+
+Stored vectors are only comparable with vectors from the same encoder and whitening, so the
+set carries one ``version`` string (artifact format + encoder id + a fit id); store it next to
+every embedding and re-embed when it changes. Loading a missing or mismatched set raises
+ArtifactMissing / ArtifactMismatch, whose message names ``python manage.py train_models``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
+from ml.keywords import Word2VecKeywords
+from ml.versioning import ArtifactMismatch, ArtifactMissing, read_config
+from ml.whitening import Whitening
+from ml.zlpr import ZLPRClassifier
+
+ARTIFACT_FORMAT = 1
+# Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
+# k=256 matches raw vectors (0.661 vs 0.660 nDCG@10) at two thirds of the size.
+WHITENING = {"beta": 0.0, "gamma": 0.25, "n_components": 256}
+MIN_LABEL_COUNT = 10
+TAGGER = {"alpha": 1e-4, "max_iter": 200}
+KEYWORDS = {"epochs": 10, "min_count": 2, "vector_size": 100}
+
+
+@dataclass
+class ArtifactSet:
+    """Everything the app needs to enrich papers and to embed queries, loaded as one unit."""
+
+    encoder_variant: str
+    encoder_id: str
+    whitening: Whitening
+    keywords: Word2VecKeywords
+    tagger: ZLPRClassifier | None
+    fit_id: str
+    trained: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        """Identifies the vectors and models; store it with each paper's embedding."""
+        return f"v{ARTIFACT_FORMAT}:{self.encoder_id}:{self.fit_id}"
+
+    # ----------------------------------------------------------------------------- use
+    def encoder(self) -> TextEncoder:
+        """An encoder producing the vectors this set was fitted on (loaded lazily, cached)."""
+        if not hasattr(self, "_encoder"):
+            _, variant, seq = self.encoder_id.split("/")
+            if variant == "openvino" and not openvino_available():
+                # OpenVINO fp32 and torch fp32 agree to cosine 0.99999 (bench/enrich.py), so
+                # stored vectors stay comparable; bf16 is never a silent substitute.
+                variant = "fp32"
+            self._encoder = TextEncoder(variant=variant, max_seq_length=int(seq[3:]))
+        return self._encoder
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Whitened unit vectors (n, k) for paper texts (use ml.encoder.paper_text) or queries."""
+        return self.whitening.transform(self.encoder().encode(list(texts)))
+
+    def whiten(self, raw_vectors: np.ndarray) -> np.ndarray:
+        """Whiten raw encoder vectors (from a batch encoded elsewhere)."""
+        return self.whitening.transform(raw_vectors)
+
+    def extract_keywords(self, text: str, top_n: int = 10) -> list[tuple[str, float]]:
+        return self.keywords.extract(text, top_n=top_n)
+
+    def predict_tags(self, whitened: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Per paper, predicted (label, confidence sigmoid(2s)) pairs; [] without a tagger."""
+        if self.tagger is None:
+            return [[] for _ in range(len(whitened))]
+        return self.tagger.predict_labels(whitened)
+
+    # ---------------------------------------------------------------------- save / load
+    def save(self, path: Path | str) -> None:
+        """Write the set to ``path`` atomically (a sibling temp dir renamed into place)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        self.whitening.save(tmp / "whitening")
+        self.keywords.save(tmp / "keywords")
+        if self.tagger is not None:
+            self.tagger.save(tmp / "tagger")
+        config = {
+            "artifact_format": ARTIFACT_FORMAT,
+            "version": self.version,
+            "encoder": {"variant": self.encoder_variant, "id": self.encoder_id},
+            "fit_id": self.fit_id,
+            "trained": self.trained,
+        }
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+
+    @classmethod
+    def load(cls, path: Path | str, expected_version: str | None = None) -> ArtifactSet:
+        """Load a saved set; ``expected_version`` (the one stored with the vectors) must match."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ArtifactMissing(f"no model artifacts at {path}")
+        config = read_config(path)
+        if config.get("artifact_format") != ARTIFACT_FORMAT:
+            raise ArtifactMismatch(
+                f"model artifacts at {path} have format {config.get('artifact_format')!r}, "
+                f"this code reads format {ARTIFACT_FORMAT}"
+            )
+        if expected_version is not None and config.get("version") != expected_version:
+            raise ArtifactMismatch(
+                f"model artifacts at {path} are version {config.get('version')!r}, "
+                f"expected {expected_version!r}"
+            )
+        encoder_id = config["encoder"]["id"]
+        tagger_dir = path / "tagger"
+        return cls(
+            encoder_variant=config["encoder"]["variant"],
+            encoder_id=encoder_id,
+            whitening=Whitening.load(path / "whitening", encoder_id=encoder_id),
+            keywords=Word2VecKeywords.load(path / "keywords"),
+            tagger=ZLPRClassifier.load(tagger_dir) if tagger_dir.exists() else None,
+            fit_id=config["fit_id"],
+            trained=config.get("trained", {}),
+        )
+
+
+def label_classes(labels: Sequence[Sequence[str] | None], min_count: int) -> list[str]:
+    """Labels carried by at least ``min_count`` labelled samples, sorted."""
+    counts = Counter(label for sample in labels if sample for label in set(sample))
+    return sorted(label for label, n in counts.items() if n >= min_count)
+
+
+def train_artifacts(
+    texts: Sequence[str],
+    labels: Sequence[Sequence[str] | None] | None = None,
+    *,
+    vectors: np.ndarray | None = None,
+    encoder: TextEncoder | None = None,
+    whitening: dict | None = None,
+    keywords: dict | None = None,
+    tagger: dict | None = None,
+    min_label_count: int = MIN_LABEL_COUNT,
+) -> ArtifactSet:
+    """Fit whitening, keywords and tagger on a corpus of paper texts (title + abstract).
+
+    labels[i] is the label list of texts[i], or None when its labels are unknown or incomplete
+    (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
+    Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
+    that produced them.
+    """
+    texts = list(texts)
+    if len(texts) < 2:
+        raise ValueError("training needs at least 2 texts")
+    timings: dict[str, float] = {}
+    encoder = encoder or TextEncoder("auto")
+    start = time.perf_counter()
+    if vectors is None:
+        vectors = encoder.encode(texts)
+        timings["encode_s"] = round(time.perf_counter() - start, 2)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape != (len(texts), EMBEDDING_DIM):
+        raise ValueError(f"vectors must have shape ({len(texts)}, {EMBEDDING_DIM})")
+
+    start = time.perf_counter()
+    params = {**WHITENING, **(whitening or {})}
+    params["n_components"] = min(params["n_components"] or EMBEDDING_DIM, len(texts) - 1)
+    white = Whitening(**params).fit(vectors, encoder_id=encoder.encoder_id_)
+    whitened = white.transform(vectors)
+    timings["whitening_s"] = round(time.perf_counter() - start, 2)
+
+    start = time.perf_counter()
+    kw = Word2VecKeywords(**{**KEYWORDS, **(keywords or {})}).fit(texts)
+    timings["keywords_s"] = round(time.perf_counter() - start, 2)
+
+    tag_model = None
+    n_labelled = 0
+    if labels is not None:
+        if len(labels) != len(texts):
+            raise ValueError("need one label list (or None) per text")
+        rows = [i for i, sample in enumerate(labels) if sample]
+        n_labelled = len(rows)
+        classes = label_classes([labels[i] for i in rows], min_label_count)
+        if classes:
+            start = time.perf_counter()
+            tag_model = ZLPRClassifier(**{**TAGGER, **(tagger or {})}).fit(
+                whitened[rows], [labels[i] for i in rows], classes=classes
+            )
+            timings["tagger_s"] = round(time.perf_counter() - start, 2)
+
+    digest = hashlib.sha1(white.mean_.tobytes() + white.components_[:1].tobytes()).hexdigest()
+    return ArtifactSet(
+        encoder_variant=encoder.variant_,
+        encoder_id=encoder.encoder_id_,
+        whitening=white,
+        keywords=kw,
+        tagger=tag_model,
+        fit_id=f"{time.strftime('%Y%m%d')}-{digest[:8]}",
+        trained={
+            "n_texts": len(texts),
+            "n_labelled": n_labelled,
+            "classes": tag_model.classes_ if tag_model else [],
+            "timings": timings,
+            "whitening": white.get_params(),
+            "keywords": kw.get_params(),
+            "tagger": tag_model.get_params() if tag_model else None,
+        },
+    )

@@ -1,0 +1,295 @@
+"""ZLPR multi-label classifier (METHODS.md section 3, kexue.fm/archives/7359, arXiv 2208.02955).
+
+For one sample with raw scores s, positives P and negatives N:
+
+    L = log(1 + sum_{i in N} exp(s_i)) + log(1 + sum_{j in P} exp(-s_j))
+
+computed stably as logsumexp([0, s_N]) + logsumexp([0, -s_P]). Soft targets t in [0, 1] give
+L = log(1 + sum_i t_i e^{-s_i}) + log(1 + sum_i (1 - t_i) e^{s_i}), whose optimum is
+t = sigmoid(2 s): that is the confidence to show. A label is predicted when s > 0, with no
+per-class threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ml.versioning import check_format, format_header
+
+FORMAT = "zlpr-linear/1"
+
+
+def zlpr_loss_and_grad(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample ZLPR loss (n,) and its gradient d loss / d scores (n, L); targets may be soft.
+
+    Stable: each logsumexp subtracts its row maximum (which includes the 0 of the "1 +").
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    t = np.atleast_2d(np.asarray(targets, dtype=np.float64))
+    pos_loss, pos_grad = _log1p_sum_exp(-s, t)
+    neg_loss, neg_grad = _log1p_sum_exp(s, 1.0 - t)
+    return pos_loss + neg_loss, neg_grad - pos_grad
+
+
+def zlpr_loss(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per-sample ZLPR loss log(1 + sum t e^-s) + log(1 + sum (1-t) e^s), shape (n,)."""
+    return zlpr_loss_and_grad(scores, targets)[0]
+
+
+def _log1p_sum_exp(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log(1 + sum_i w_i e^{a_i}) per row and its gradient in a (w_i = 0 masks entry i)."""
+    masked = np.where(w > 0, a, -np.inf)
+    top = np.maximum(masked.max(axis=1, keepdims=True), 0.0)
+    terms = w * np.exp(np.where(w > 0, a - top, -np.inf))
+    total = np.exp(-top) + terms.sum(axis=1, keepdims=True)
+    return (top + np.log(total))[:, 0], terms / total
+
+
+def label_indicator(labels: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarray:
+    """(n, L) 0/1 matrix of which of ``classes`` each sample carries; unknown labels ignored."""
+    index = {c: i for i, c in enumerate(classes)}
+    out = np.zeros((len(labels), len(classes)), dtype=np.float32)
+    for row, sample in enumerate(labels):
+        for label in sample:
+            if label in index:
+                out[row, index[label]] = 1.0
+    return out
+
+
+class ZLPRClassifier:
+    """A linear layer trained with the ZLPR loss; predicts labels with score > 0.
+
+    Parameters
+    ----------
+    alpha: L2 penalty on the weights (not the biases), added to the mean loss.
+    solver: ``lbfgs`` (full batch; dense features of a few hundred dimensions) or ``adam``
+        (minibatches with lazy sparse updates; large sparse features such as TF-IDF).
+    max_iter, tol: L-BFGS iterations and relative loss change to stop at.
+    epochs, learning_rate, batch_size, random_state: Adam settings.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 1e-4,
+        solver: str = "lbfgs",
+        max_iter: int = 200,
+        tol: float = 1e-7,
+        epochs: int = 5,
+        learning_rate: float = 0.01,
+        batch_size: int = 256,
+        random_state: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def fit(
+        self,
+        X: np.ndarray | sp.spmatrix,
+        y: np.ndarray | Sequence[Sequence[str]],
+        classes: Sequence[str] | None = None,
+    ) -> ZLPRClassifier:
+        """Train on features X (dense or sparse) and y: label lists or an (n, L) 0/1 matrix."""
+        if isinstance(y, np.ndarray) and y.ndim == 2:
+            targets = y.astype(np.float32)
+            classes_ = list(classes) if classes is not None else [str(i) for i in range(y.shape[1])]
+        else:
+            classes_ = list(classes) if classes is not None else sorted({c for s in y for c in s})
+            targets = label_indicator(y, classes_)
+        if targets.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
+        if not classes_:
+            raise ValueError("no labels to learn")
+        if self.solver == "lbfgs":
+            weight, bias, info = fit_linear(
+                X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol
+            )
+        elif self.solver == "adam":
+            weight, bias, info = fit_linear_adam(
+                X, targets, zlpr_loss_and_grad, self.alpha, self.epochs, self.batch_size,
+                self.learning_rate, self.random_state,
+            )  # fmt: skip
+        else:
+            raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
+        self.initial_loss_, self.loss_, self.n_iter_ = info
+        self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
+        self.intercept_ = bias.astype(np.float32)
+        self.classes_ = classes_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """Raw scores s, shape (n, L)."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("ZLPRClassifier is not fitted; call fit() first")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
+        scores = X @ self.coef_.T
+        return np.asarray(scores, dtype=np.float32) + self.intercept_
+
+    def predict(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """(n, L) 0/1 matrix: label predicted where its score is above 0."""
+        return (self.decision_function(X) > 0).astype(np.int8)
+
+    def predict_proba(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """Calibrated confidence sigmoid(2 s) per label."""
+        return 1.0 / (1.0 + np.exp(-2.0 * self.decision_function(X).astype(np.float64)))
+
+    def predict_labels(self, X: np.ndarray | sp.spmatrix) -> list[list[tuple[str, float]]]:
+        """For each sample, its predicted (label, confidence) pairs, most confident first."""
+        proba = self.predict_proba(X)
+        out = []
+        for row in proba:
+            picked = np.flatnonzero(row > 0.5)
+            picked = picked[np.argsort(-row[picked], kind="stable")]
+            out.append([(self.classes_[i], float(row[i])) for i in picked])
+        return out
+
+    def get_params(self) -> dict:
+        return {
+            "alpha": self.alpha,
+            "solver": self.solver,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "random_state": self.random_state,
+        }
+
+    def save(self, path: Path | str) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        np.savez(path / "arrays.npz", coef=self.coef_, intercept=self.intercept_)
+        config = {
+            **format_header(FORMAT),
+            "params": self.get_params(),
+            "classes": self.classes_,
+            "n_features_in": self.n_features_in_,
+        }
+        (path / "config.json").write_text(json.dumps(config, indent=2))
+
+    @classmethod
+    def load(cls, path: Path | str) -> ZLPRClassifier:
+        path = Path(path)
+        config = check_format(path, FORMAT)
+        model = cls(**config["params"])
+        with np.load(path / "arrays.npz") as arrays:
+            model.coef_ = arrays["coef"]
+            model.intercept_ = arrays["intercept"]
+        model.classes_ = list(config["classes"])
+        model.n_features_in_ = config["n_features_in"]
+        return model
+
+
+def fit_linear(
+    X: np.ndarray | sp.spmatrix,
+    targets: np.ndarray,
+    loss_and_grad,
+    alpha: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
+    """Full-batch L-BFGS (scipy) for a linear layer X W + b under a per-sample loss.
+
+    ``loss_and_grad(scores, targets)`` returns per-sample losses (n,) and d loss / d scores.
+    The objective is the mean loss plus alpha * ||W||^2. Returns W (d, L), b (L,) and
+    (initial objective, final objective, iterations).
+    """
+    from scipy.optimize import minimize
+
+    X = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    n, d = X.shape
+    n_labels = t.shape[1]
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        weight = theta[: d * n_labels].reshape(d, n_labels)
+        bias = theta[d * n_labels :]
+        scores = np.asarray(X @ weight) + bias
+        losses, grad_scores = loss_and_grad(scores, t)
+        grad_scores /= n
+        grad_w = np.asarray(X.T @ grad_scores) + 2 * alpha * weight
+        value = losses.mean() + alpha * float((weight * weight).sum())
+        return value, np.concatenate([grad_w.ravel(), grad_scores.sum(axis=0)])
+
+    theta0 = np.zeros(d * n_labels + n_labels)
+    initial = objective(theta0)[0]
+    result = minimize(
+        objective,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9},
+    )
+    weight = result.x[: d * n_labels].reshape(d, n_labels)
+    return weight, result.x[d * n_labels :], (float(initial), float(result.fun), int(result.nit))
+
+
+_ADAM_B1, _ADAM_B2 = 0.9, 0.999
+
+
+def fit_linear_adam(
+    X: np.ndarray | sp.spmatrix,
+    targets: np.ndarray,
+    loss_and_grad,
+    alpha: float,
+    epochs: int,
+    batch_size: int = 256,
+    learning_rate: float = 0.01,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
+    """Minibatch Adam for the objective of fit_linear; suits large sparse X such as TF-IDF.
+
+    With sparse X only the weight rows of features present in a batch are updated ("lazy"
+    Adam, the L2 penalty included), so a step costs the batch's non-zeros, not d x L.
+    """
+    sparse = sp.issparse(X)
+    X = X.tocsr() if sparse else np.asarray(X, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    n, d = X.shape
+    weight = np.zeros((d, t.shape[1]))
+    bias = np.zeros(t.shape[1])
+    moments = {"w": [np.zeros_like(weight), np.zeros_like(weight)],
+               "b": [np.zeros_like(bias), np.zeros_like(bias)]}  # fmt: skip
+    rng = np.random.default_rng(seed)
+    step = 0
+
+    def objective() -> float:
+        losses, _ = loss_and_grad(np.asarray(X @ weight) + bias, t)
+        return float(losses.mean() + alpha * (weight * weight).sum())
+
+    def adam(param: np.ndarray, grad: np.ndarray, key: str, rows) -> None:
+        m, v = moments[key]
+        m[rows] = _ADAM_B1 * m[rows] + (1 - _ADAM_B1) * grad
+        v[rows] = _ADAM_B2 * v[rows] + (1 - _ADAM_B2) * grad * grad
+        m_hat = m[rows] / (1 - _ADAM_B1**step)
+        v_hat = v[rows] / (1 - _ADAM_B2**step)
+        param[rows] -= learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+    initial = objective()
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            xb = X[rows]
+            touched = np.unique(xb.indices) if sparse else slice(None)
+            if sparse:
+                xb = xb[:, touched]
+            _, grad_scores = loss_and_grad(np.asarray(xb @ weight[touched]) + bias, t[rows])
+            grad_scores /= len(rows)
+            grad_w = np.asarray(xb.T @ grad_scores) + 2 * alpha * weight[touched]
+            step += 1
+            adam(weight, grad_w, "w", touched)
+            adam(bias, grad_scores.sum(axis=0), "b", slice(None))
+    return weight, bias, (initial, objective(), epochs)

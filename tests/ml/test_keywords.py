@@ -1,0 +1,168 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from ml.keywords import Word2VecKeywords, segments, tokenize
+from ml.versioning import REBUILD_COMMAND, ArtifactMissing
+
+CORPUS = [
+    "Graph neural networks learn node representations by message passing over edges.",
+    "Convolutional neural networks classify images with learned filters.",
+    "Message passing on molecular graphs predicts chemical properties.",
+    "We study the convergence of stochastic gradient descent for deep networks.",
+    "Transformers use attention to model long range dependencies in text.",
+    "Attention mechanisms improve machine translation of long sentences.",
+    "Quantum error correction protects qubits from decoherence.",
+    "Surface codes are a leading approach to quantum error correction.",
+] * 15
+
+
+@pytest.fixture(scope="module")
+def gensim_model():
+    from gensim.models import Word2Vec
+
+    sentences = [tokenize(t) for t in CORPUS]
+    # sample=0: on a tiny corpus every word is "frequent" and would be downsampled away.
+    return Word2Vec(sentences, sg=1, hs=1, negative=0, vector_size=12, window=3, min_count=1,
+                    epochs=30, seed=1, workers=1, sample=0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def keywords(gensim_model):
+    return Word2VecKeywords.from_gensim(
+        gensim_model, CORPUS, stop_words=False, prior="none", max_phrase_words=1
+    )
+
+
+def test_tokens_skip_latex_and_split_at_punctuation():
+    assert tokenize(r"Bounds of $\mathcal{O}(n^2)$ via \emph{sketching}, fast.") == [
+        "bounds", "of", "via", "sketching", "fast",
+    ]  # fmt: skip
+    assert segments("graph networks, for molecules") == [
+        ["graph", "networks"],
+        ["for", "molecules"],
+    ]
+
+
+def test_conditional_probabilities_sum_to_one_over_the_vocabulary(keywords):
+    n = len(keywords.vocabulary_)
+    probs = np.exp(keywords.log_prob_matrix(range(n), range(n)))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_pair_log_probabilities_match_gensims_own_score():
+    from gensim.models import Word2Vec
+
+    sentences = [tokenize(t) for t in CORPUS]
+    model = Word2Vec(sentences, sg=1, hs=1, negative=0, vector_size=12, window=3, min_count=1,
+                     epochs=2, seed=2, workers=1, sample=0)  # fmt: skip
+    keywords = Word2VecKeywords.from_gensim(model)
+    # gensim's score() drops node terms with |x.theta| >= 6; a lightly trained model has none.
+    assert np.abs(keywords.vectors_ @ keywords.syn1_.T).max() < 6
+    index = {w: i for i, w in enumerate(keywords.vocabulary_)}
+    pairs = [("graph", "neural"), ("quantum", "qubits"), ("attention", "graph"), ("codes", "codes")]
+    for a, b in pairs:
+        ia, ib = index[a], index[b]
+        m = keywords.log_prob_matrix([ia, ib], [ia, ib])
+        ours = m[0, 1] + m[1, 0]  # gensim scores both directions of a two-word window
+        theirs = float(model.score([[a, b]], total_sentences=1)[0])
+        nodes = len(model.wv.get_vecattr(a, "point")) + len(model.wv.get_vecattr(b, "point"))
+        # gensim reads log sigmoid from a 1000-entry table: allow its rounding per node.
+        assert ours == pytest.approx(theirs, abs=0.02 * nodes)
+        assert abs(ours - theirs) < 0.1 * abs(theirs)
+
+
+def test_pair_log_probability_follows_the_huffman_path_formula(gensim_model, keywords):
+    wv = gensim_model.wv
+    given, target = "message", "passing"
+    x = wv[given]
+    expected = 0.0
+    for node, bit in zip(
+        wv.get_vecattr(target, "point"), wv.get_vecattr(target, "code"), strict=True
+    ):
+        dot = float(x @ gensim_model.syn1[node])
+        expected -= np.logaddexp(0, -dot) + bit * dot
+    got = keywords.log_prob_matrix([wv.key_to_index[given]], [wv.key_to_index[target]])[0, 0]
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_text_score_is_the_sum_of_pair_log_probabilities(keywords):
+    text = "graph neural networks learn graph representations"
+    ids = [keywords.vocabulary_.index(t) for t in tokenize(text)]
+    unique, scores = keywords.text_log_likelihood(ids)
+    pairs = keywords.log_prob_matrix(unique, ids)
+    np.testing.assert_allclose(scores, pairs.sum(axis=1), rtol=1e-6)
+
+
+def test_one_repeated_word_ranks_first(keywords):
+    text = "quantum quantum quantum quantum"
+    for variant in (
+        dict(max_phrase_words=1),
+        dict(max_phrase_words=3, stop_words=True, prior="idf"),
+    ):
+        keywords.set_params(**variant)
+        assert [k for k, _ in keywords.extract(text, top_n=3)] == ["quantum"]
+    keywords.set_params(stop_words=False, prior="none", max_phrase_words=1)
+
+
+def test_keywords_and_phrases_are_words_of_the_text(keywords):
+    text = "Message passing graph neural networks for molecular property prediction."
+    words = set(tokenize(text))
+    for variant in (
+        dict(max_phrase_words=1),
+        dict(max_phrase_words=3, stop_words=True, prior="idf"),
+    ):
+        keywords.set_params(**variant)
+        found = keywords.extract(text, top_n=10)
+        assert found
+        for phrase, _ in found:
+            assert phrase in " ".join(tokenize(text))
+            assert set(phrase.split()) <= words
+    keywords.set_params(stop_words=False, prior="none", max_phrase_words=1)
+
+
+def test_stop_words_are_left_out_when_asked(keywords):
+    keywords.set_params(stop_words=True)
+    try:
+        found = [k for k, _ in keywords.extract("the networks of the graph are in the text", 10)]
+    finally:
+        keywords.set_params(stop_words=False)
+    assert found and not {"the", "of", "are", "in"} & set(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "$$x^2$$ \\alpha",
+        "Графовые нейронные сети 图神经网络",
+        "networks " * 20_000,
+        None,
+    ],
+)
+def test_bad_inputs_never_crash(keywords, text):
+    found = keywords.extract(text, top_n=5)
+    assert len(found) <= 5
+    for phrase, score in found:
+        assert phrase in (text or "").lower() and np.isfinite(score)
+
+
+@pytest.mark.slow
+def test_fit_save_load_round_trip(tmp_path):
+    model = Word2VecKeywords(vector_size=8, epochs=3, workers=1, min_count=1).fit(CORPUS)
+    model.save(tmp_path / "kw")
+    loaded = Word2VecKeywords.load(tmp_path / "kw")
+    text = CORPUS[0]
+    assert loaded.extract(text) == model.extract(text)
+    assert loaded.get_params() == model.get_params()
+    assert Counter(loaded.vocabulary_) == Counter(model.vocabulary_)
+    with pytest.raises(ArtifactMissing, match=REBUILD_COMMAND):
+        Word2VecKeywords.load(tmp_path / "elsewhere")
+
+
+def test_fit_rejects_a_corpus_without_words():
+    with pytest.raises(ValueError):
+        Word2VecKeywords().fit(["", "$x$", "123"])

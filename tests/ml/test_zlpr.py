@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pytest
+
+from ml.versioning import ArtifactMissing
+from ml.zlpr import ZLPRClassifier, label_indicator, zlpr_loss, zlpr_loss_and_grad
+
+
+def _by_hand(s, t):
+    neg = sum(math.exp(si) for si, ti in zip(s, t, strict=True) if ti == 0)
+    pos = sum(math.exp(-si) for si, ti in zip(s, t, strict=True) if ti == 1)
+    return math.log(1 + neg) + math.log(1 + pos)
+
+
+@pytest.mark.parametrize(
+    "scores, targets",
+    [
+        ([0.0, 0.0, 0.0], [1, 0, 0]),
+        ([2.0, -1.0, 0.5], [1, 0, 1]),
+        ([-3.0, 4.0], [0, 0]),
+        ([1.5, 2.5], [1, 1]),
+    ],
+)
+def test_loss_equals_the_formula_on_hand_made_cases(scores, targets):
+    expected = _by_hand(scores, targets)
+    assert zlpr_loss(np.array([scores]), np.array([targets]))[0] == pytest.approx(expected)
+
+
+def test_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(4, 5)) * 3
+    t = np.array([[1, 0, 0, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [0.3, 0.9, 0, 1, 0.5]])
+    _, grad = zlpr_loss_and_grad(s, t)
+    eps = 1e-6
+    for i in range(4):
+        for j in range(5):
+            up, down = s.copy(), s.copy()
+            up[i, j] += eps
+            down[i, j] -= eps
+            numeric = (zlpr_loss(up, t)[i] - zlpr_loss(down, t)[i]) / (2 * eps)
+            assert grad[i, j] == pytest.approx(numeric, abs=1e-6)
+
+
+def test_soft_loss_is_minimised_where_sigmoid_2s_equals_the_target():
+    grid = np.linspace(-4, 4, 8001).reshape(-1, 1)
+    for target in (0.05, 0.3, 0.5, 0.8, 0.97):
+        losses = zlpr_loss(grid, np.full_like(grid, target))
+        best = grid[int(losses.argmin()), 0]
+        assert 1 / (1 + math.exp(-2 * best)) == pytest.approx(target, abs=1e-3)
+
+
+def test_loss_and_gradient_are_finite_for_huge_scores():
+    s = np.array([[1e4, -1e4, 5e3], [-1e4, 1e4, 0.0], [1e300, -1e300, 0.0]])
+    t = np.array([[0, 1, 1], [1, 0, 0], [0, 1, 0]])
+    losses, grad = zlpr_loss_and_grad(s, t)
+    assert np.isfinite(losses).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(losses[:2], [2e4, 2e4], rtol=1e-9)
+    # Confidently right scores cost (almost) nothing.
+    assert zlpr_loss(np.array([[1e4, -1e4]]), np.array([[1, 0]]))[0] == pytest.approx(0, abs=1e-9)
+
+
+def test_separable_toy_data_is_predicted_exactly_with_threshold_zero():
+    rng = np.random.default_rng(1)
+    n, d = 300, 6
+    X = rng.normal(size=(n, d))
+    # Label j is on when feature j is positive: linearly separable, 0..3 labels per sample.
+    y = (X[:, :3] > 0).astype(np.float32)
+    X[:, :3] += np.sign(X[:, :3]) * 0.5  # margin
+    model = ZLPRClassifier(alpha=1e-6, max_iter=300).fit(X, y, classes=["a", "b", "c"])
+    np.testing.assert_array_equal(model.predict(X), y)
+    assert model.loss_ < model.initial_loss_
+
+
+def test_label_lists_confidences_and_empty_predictions():
+    X = np.array([[3.0, 0], [0, 3.0], [-3.0, -3.0], [3.0, 3.0]] * 10)
+    labels = [["cs.AI"], ["cs.LG"], [], ["cs.AI", "cs.LG"]] * 10
+    model = ZLPRClassifier(alpha=1e-4).fit(X, labels)
+    assert model.classes_ == ["cs.AI", "cs.LG"]
+    picked = model.predict_labels(X[:4])
+    assert [[label for label, _ in row] for row in picked[:3]] == [["cs.AI"], ["cs.LG"], []]
+    assert sorted(label for label, _ in picked[3]) == ["cs.AI", "cs.LG"]
+    proba = model.predict_proba(X[:4])
+    scores = model.decision_function(X[:4]).astype(np.float64)
+    np.testing.assert_allclose(proba, 1 / (1 + np.exp(-2 * scores)), rtol=1e-6)
+
+
+def test_sparse_features_train_like_dense_ones():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 5))
+    y = (X[:, :2] > 0).astype(np.float32)
+    dense = ZLPRClassifier(alpha=1e-3).fit(X, y)
+    sparse = ZLPRClassifier(alpha=1e-3).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(dense.coef_, sparse.coef_, atol=1e-3)
+
+
+def test_save_load_round_trip(tmp_path):
+    X = np.eye(4)
+    model = ZLPRClassifier().fit(
+        X, label_indicator([["x"], ["y"], ["x", "y"], []], ["x", "y"]), ["x", "y"]
+    )
+    model.save(tmp_path / "m")
+    loaded = ZLPRClassifier.load(tmp_path / "m")
+    assert loaded.classes_ == ["x", "y"]
+    np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
+    with pytest.raises(ArtifactMissing):
+        ZLPRClassifier.load(tmp_path / "missing")
+
+
+def test_adam_solver_learns_sparse_separable_data():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    # Bag-of-words-like rows: label j is on exactly when word j occurs.
+    X = (rng.random((400, 30)) < 0.15).astype(np.float64)
+    y = X[:, :4].copy()
+    model = ZLPRClassifier(solver="adam", epochs=100, learning_rate=0.1, alpha=1e-6)
+    model.fit(sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(model.predict(sp.csr_matrix(X)), y)
+    assert model.loss_ < model.initial_loss_ / 10
+
+
+def test_unknown_solver_is_rejected():
+    with pytest.raises(ValueError):
+        ZLPRClassifier(solver="sgd").fit(np.eye(3), np.eye(3))
