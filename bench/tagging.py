@@ -190,3 +190,7 @@ def embedding_variants(train, test, train_texts, test_texts, classes) -> dict:
     )
     out["subset_shipped_tagger"] = {**scores(Y_test, shipped), **artifacts.trained["timings"]}
     return out
+
+
+if __name__ == "__main__":
+    main()
