@@ -3,8 +3,10 @@
     python bench/tagging.py [--train FILE --test FILE] [--embeddings]
 
 Default: a temporal split of ../shared/data/arxiv/papers.jsonl.gz (train on papers first seen
-up to 2026-03, test on 2026-04 and 2026-05), only rows with ``categories_complete``. Labels:
-categories with at least 50 training papers; test papers without any of them are left out.
+up to 2026-03, test on 2026-04 and 2026-05), only rows with ``categories_complete``. arXiv's
+category aliases (cs.NA = math.NA, math.IT = cs.IT, cs.SY = eess.SY, ...) are folded into one
+label. Labels: categories with at least 50 training papers; test papers without any of them
+are left out.
 Prints one JSON object with ``zlpr``, ``bce`` and ``tfidf_lr`` (each ``micro_f1``,
 ``macro_f1``, ``example_f1``) and ``variants`` (every feature set and penalty tried).
 
@@ -32,7 +34,12 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 
-from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
+from bench.arxiv_data import (  # noqa: E402
+    EMBED_TRAIN_RECENT,
+    canonical_categories,
+    load_papers,
+    temporal_split,
+)
 from ml.encoder import paper_text  # noqa: E402
 from ml.zlpr import ZLPRClassifier, fit_linear, fit_linear_adam, label_indicator  # noqa: E402
 
@@ -91,8 +98,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--embeddings", action="store_true")
     args = parser.parse_args(argv)
     if args.train and args.test:
-        train = [p for p in load_papers(args.train) if p.get("categories_complete", True)]
-        test = [p for p in load_papers(args.test) if p.get("categories_complete", True)]
+        train = [
+            {**p, "categories": canonical_categories(p["categories"])}
+            for p in load_papers(args.train)
+            if p.get("categories_complete", True)
+        ]
+        test = [{**p, "categories": canonical_categories(p["categories"])}
+                for p in load_papers(args.test) if p.get("categories_complete", True)]  # fmt: skip
     else:
         train, test = temporal_split(load_papers())
     counts = Counter(c for p in train for c in set(p["categories"]))
