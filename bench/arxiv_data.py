@@ -15,6 +15,29 @@ TRAIN_LAST_MONTH = "2026-03"  # train on papers first seen up to this month, tes
 EMBED_TRAIN_RECENT = 12_000
 
 
+# arXiv's subsumed categories: the same category under two codes. The crawl switches from one
+# code to the other over time (no cs.NA, math.IT or cs.SY paper after 2026-03), so each pair is
+# one label here, under the code arXiv lists first.
+CATEGORY_ALIASES = {
+    "cs.NA": "math.NA",
+    "math.IT": "cs.IT",
+    "cs.SY": "eess.SY",
+    "q-fin.EC": "econ.GN",
+    "math.MP": "math-ph",
+    "stat.TH": "math.ST",
+}
+
+
+def canonical_categories(categories: list[str]) -> list[str]:
+    """Categories with aliases folded into one code, order kept, duplicates dropped."""
+    out: list[str] = []
+    for code in categories:
+        code = CATEGORY_ALIASES.get(code, code)
+        if code not in out:
+            out.append(code)
+    return out
+
+
 def load_papers(path: Path | str = DEFAULT_ARXIV) -> list[dict]:
     """All rows of a papers.jsonl(.gz) file."""
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -23,8 +46,12 @@ def load_papers(path: Path | str = DEFAULT_ARXIV) -> list[dict]:
 
 
 def temporal_split(papers: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Rows with complete categories, split by first-seen month (train <= 2026-03 < test)."""
-    rows = [p for p in papers if p.get("categories_complete")]
+    """Rows with complete, alias-folded categories, split by first-seen month (train <= 03/2026)."""
+    rows = [
+        {**p, "categories": canonical_categories(p["categories"])}
+        for p in papers
+        if p.get("categories_complete")
+    ]
     rows.sort(key=lambda p: (p["crawl_date_first"], p["id"]))
     train = [p for p in rows if p["crawl_date_first"][:7] <= TRAIN_LAST_MONTH]
     test = [p for p in rows if p["crawl_date_first"][:7] > TRAIN_LAST_MONTH]

@@ -238,7 +238,7 @@ class Word2VecKeywords:
             return ranked[:top_n]
         values = np.fromiter(scores.values(), dtype=np.float64)
         mean, std = values.mean(), values.std()
-        z = {w: (s - mean) / std if std > 0 else 0.0 for w, s in scores.items()}
+        z = {w: float((s - mean) / std) if std > 0 else 0.0 for w, s in scores.items()}
         phrases: dict[str, float] = {}
         for segment in segments(text):
             run: list[str] = []
@@ -257,7 +257,7 @@ class Word2VecKeywords:
                 words = run[start : start + n]
                 if len(set(words)) < n:
                     continue
-                out[" ".join(words)] = sum(z[w] for w in words)
+                out[" ".join(words)] = float(sum(z[w] for w in words))
 
     def transform(self, texts: Iterable[str], top_n: int = 10) -> list[list[str]]:
         """Keywords of each text, best first."""

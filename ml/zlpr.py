@@ -24,14 +24,18 @@ from ml.versioning import check_format, format_header
 FORMAT = "zlpr-linear/1"
 
 
-def zlpr_loss_and_grad(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def zlpr_loss_and_grad(
+    scores: np.ndarray, targets: np.ndarray, pos_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample ZLPR loss (n,) and its gradient d loss / d scores (n, L); targets may be soft.
 
-    Stable: each logsumexp subtracts its row maximum (which includes the 0 of the "1 +").
+    ``pos_weight`` (L,) optionally multiplies each label's e^{-s} term in the positive part
+    (class weighting: a rare label's missed positives cost more). Stable: each logsumexp
+    subtracts its row maximum (which includes the 0 of the "1 +").
     """
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     t = np.atleast_2d(np.asarray(targets, dtype=np.float64))
-    pos_loss, pos_grad = _log1p_sum_exp(-s, t)
+    pos_loss, pos_grad = _log1p_sum_exp(-s, t if pos_weight is None else t * pos_weight)
     neg_loss, neg_grad = _log1p_sum_exp(s, 1.0 - t)
     return pos_loss + neg_loss, neg_grad - pos_grad
 

@@ -122,3 +122,12 @@ def test_embed_runs_the_encoder_then_the_whitening(tmp_path):
     np.testing.assert_allclose(
         out, artifacts.whiten(encoder.encode(["Graph networks on molecules", ""])), atol=1e-5
     )
+
+
+def test_openvino_artifacts_embed_with_torch_fp32_where_openvino_is_missing(monkeypatch):
+    import ml.artifacts as artifacts_module
+
+    monkeypatch.setattr(artifacts_module, "openvino_available", lambda: False)
+    artifacts = ArtifactSet("openvino", "all-MiniLM-L6-v2/openvino/seq128", None, None, None, "x")
+    encoder = artifacts.encoder()
+    assert (encoder.variant, encoder.max_seq_length) == ("fp32", 128)

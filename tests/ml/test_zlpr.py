@@ -125,3 +125,15 @@ def test_adam_solver_learns_sparse_separable_data():
 def test_unknown_solver_is_rejected():
     with pytest.raises(ValueError):
         ZLPRClassifier(solver="sgd").fit(np.eye(3), np.eye(3))
+
+
+def test_positive_weights_scale_each_labels_missed_positive_term():
+    s = np.array([[0.5, -1.0, 2.0]])
+    t = np.array([[1, 1, 0]])
+    weighted = zlpr_loss_and_grad(s, t, pos_weight=np.array([3.0, 0.5, 7.0]))[0][0]
+    expected = math.log(1 + 3.0 * math.exp(-0.5) + 0.5 * math.exp(1.0)) + math.log(
+        1 + math.exp(2.0)
+    )
+    assert weighted == pytest.approx(expected)
+    unweighted = zlpr_loss_and_grad(s, t, pos_weight=np.ones(3))[0][0]
+    assert unweighted == pytest.approx(zlpr_loss(s, t)[0])
