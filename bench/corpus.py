@@ -33,16 +33,14 @@ def prepare(data_dir: Path = DEFAULT_DIR, snapshot: Path = DEFAULT_SNAPSHOT) -> 
     setup_django(data_dir)
     from django.core.management import call_command
 
-    from papers.ingest.snapshot import snapshot_batches
-    from papers.ingest.upsert import upsert_records
+    from papers.ingest.snapshot import load_snapshot
     from papers.models import Paper
     from search.backends.base import SearchError, get_search_backend
 
     call_command("migrate", verbosity=0)
     if not Paper.objects.exists():
         print(f"loading {snapshot} into {data_dir}", file=sys.stderr)
-        for batch in snapshot_batches(snapshot, batch_size=2000):
-            upsert_records(batch.records)
+        load_snapshot(snapshot, batch_size=2000, announce=False)
     papers = Paper.objects.count()
     try:
         indexed = get_search_backend().count()

@@ -102,10 +102,6 @@ class Paper(models.Model):
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.versioned_id}"
 
-    @property
-    def cross_list_codes(self) -> list[str]:
-        return self.category_codes[1:]
-
 
 class Authorship(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")

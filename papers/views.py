@@ -83,7 +83,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             "previous": previous,
             "following": following,
             "categories": Category.objects.filter(code__in=parsed.codes),
-            **reader_context(request, papers),
+            **reader_context(request, papers, keywords),
         },
     )
 

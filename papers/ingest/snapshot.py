@@ -188,14 +188,18 @@ class SnapshotReport:
 
 
 def load_snapshot(
-    source: str | Path | BinaryIO, batch_size: int = 500, progress: bool = False
+    source: str | Path | BinaryIO,
+    batch_size: int = 500,
+    progress: bool = False,
+    announce: bool = True,
 ) -> SnapshotReport:
     """Stream a snapshot into the database, a transaction per batch, without recording a run.
 
     Bad lines are skipped and reported with their line numbers. A file that breaks off (a
     truncated gzip) keeps every whole line before the break and is reported as the error;
     loading the repaired file again finishes the job. Changed papers are announced, so search
-    indexing and enrichment are queued as for any other ingestion.
+    indexing and enrichment are queued as for any other ingestion; a caller that rebuilds the
+    index itself right after (bootstrap, benchmarks) passes announce=False.
     """
     from tqdm import tqdm
 
@@ -210,7 +214,8 @@ def load_snapshot(
                 SkippedLine(int(f.where.split()[-1]), f.reason, f.arxiv_id) for f in batch.failures
             ]
             batch_result = upsert_records(batch.records)
-            announce_changed(batch_result.changed)
+            if announce:
+                announce_changed(batch_result.changed)
             result.add(batch_result)
             bar.update(batch.size)
     except SnapshotError as exc:

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.http import HttpRequest
 from django.utils.html import escape
@@ -48,35 +49,43 @@ class KeywordFilter:
     def active(self) -> bool:
         return bool(self.include or self.exclude)
 
-    def _pattern(self, words: list[str]) -> re.Pattern | None:
-        if not words:
-            return None
-        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    # Compiled once per filter: a list page calls keeps() and mark() for every paper on it.
+    @cached_property
+    def _include(self) -> re.Pattern | None:
+        return _pattern(self.include)
+
+    @cached_property
+    def _exclude(self) -> re.Pattern | None:
+        return _pattern(self.exclude)
+
+    @cached_property
+    def _highlight(self) -> re.Pattern | None:
+        return _pattern(self.highlight + self.include)
 
     def keeps(self, title: str, abstract: str) -> bool:
         text = f"{title}\n{abstract}"
-        include, exclude = self._pattern(self.include), self._pattern(self.exclude)
-        if include and not include.search(text):
+        if self._include and not self._include.search(text):
             return False
-        return not (exclude and exclude.search(text))
+        return not (self._exclude and self._exclude.search(text))
 
     def mark(self, text: str) -> SafeString:
         """HTML-escaped text with <mark> around highlighted keywords, never inside math."""
-        pattern = self._pattern(self.highlight + self.include)
-        if pattern is None:
+        if self._highlight is None:
             return escape(text)
         parts = []
         for i, piece in enumerate(_MATH.split(text)):
             if i % 2:  # odd pieces are the math the split kept
                 parts.append(escape(piece))
-            else:
-                parts.append(
-                    "".join(
-                        f"<mark>{escape(chunk)}</mark>" if j % 2 else escape(chunk)
-                        for j, chunk in enumerate(
-                            re.split(f"({pattern.pattern})", piece, flags=re.I)
-                        )
-                    )
-                )
+                continue
+            # The pattern's one group makes split() alternate plain text and matches.
+            for j, chunk in enumerate(self._highlight.split(piece)):
+                parts.append(f"<mark>{escape(chunk)}</mark>" if j % 2 else escape(chunk))
         return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped
+
+
+def _pattern(words: list[str]) -> re.Pattern | None:
+    """Any of the words as whole words, case-insensitive, in one capturing group."""
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)({alternatives})(?!\w)", re.IGNORECASE)

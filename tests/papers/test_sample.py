@@ -121,3 +121,27 @@ def test_bootstrap_loads_the_sample_once_and_then_starts_without_reloading(capsy
     call_command("bootstrap", verbosity=0)
     assert Paper.objects.count() == count and Author.objects.count() == authors
     assert f"{count} papers in the database" in capsys.readouterr().out
+
+
+def test_bootstrap_queues_no_indexing_since_it_builds_the_index_itself(
+    django_capture_on_commit_callbacks,
+):
+    from papers.signals import papers_changed
+
+    announced = []
+
+    def listener(sender, arxiv_ids, **kwargs):
+        announced.extend(arxiv_ids)
+
+    papers_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            load_snapshot(io.BytesIO(_gzip(_lines(3))))
+        assert len(announced) == 3
+        Paper.objects.all().delete()
+        announced.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("bootstrap", verbosity=0)
+        assert Paper.objects.count() > 2000 and announced == []
+    finally:
+        papers_changed.disconnect(listener)

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if not Paper.objects.exists():
             self.stdout.write(f"Loading the sample papers from {sample}")
-            report = load_snapshot(sample, progress=verbosity > 0)
+            # The index is rebuilt below; announcing would make the worker index it all again.
+            report = load_snapshot(sample, progress=verbosity > 0, announce=False)
             if report.error:
                 raise CommandError(f"{sample}: {report.error}")
             self.stdout.write(f"Loaded {len(report.result.new)} papers.")

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         processes = [subprocess.Popen(worker), subprocess.Popen(web)]
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{bind}/ (Ctrl-C stops)"))
 
-        def stop(signum=None, frame=None):
+        def stop() -> None:
             for process in processes:
                 if process.poll() is None:
                     process.terminate()
