@@ -77,6 +77,17 @@ class Paper(models.Model):
         null=True, blank=True, db_index=True, help_text="First announced in a daily listing."
     )
     withdrawn = models.BooleanField(default=False)
+    # Written by papers.enrichment from the current model artifacts (ml.artifacts.ArtifactSet).
+    keywords = models.JSONField(default=list, blank=True, help_text="Extracted key phrases.")
+    tags = models.JSONField(
+        default=list, blank=True, help_text="Predicted [category, confidence] pairs, best first."
+    )
+    enriched_version = models.CharField(
+        max_length=200, blank=True, db_index=True, help_text="Artifact version of keywords/tags."
+    )
+    embedded_with = models.CharField(
+        max_length=200, blank=True, help_text="Encoder id of the stored vector; empty if none."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -216,3 +227,39 @@ class FeedSubscription(models.Model):
     def clean(self) -> None:
         if not is_known_category(self.category):
             raise ValidationError({"category": f"{self.category!r} is not an arXiv category"})
+
+
+class TrainingRun(models.Model):
+    """One (re)training of the model artifacts: embedding the corpus, fitting, switching over."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    version = models.CharField(max_length=200, blank=True, help_text="Artifact version made.")
+    n_papers = models.PositiveIntegerField("papers", default=0)
+    n_embedded = models.PositiveIntegerField("newly embedded", default=0)
+    stats = models.JSONField(default=dict, blank=True, help_text="Timings and fitted settings.")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"training run #{self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -12,6 +12,7 @@ from papers.taxonomy import CATEGORIES, group_of
 
 # Fields a record sets when it is at least as new as what we have. Empty values never erase:
 # an RSS entry has no journal reference, which does not mean the paper lost it.
+_ENRICHED_FROM = {"title", "abstract"}
 _TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "doi", "other_classes")
 
 
@@ -56,6 +57,10 @@ def upsert_records(records: Sequence[PaperRecord]) -> UpsertResult:
             if not changes:
                 result.unchanged += 1
                 continue
+            if changes & _ENRICHED_FROM:
+                # Keywords, tags and the vector describe the old text: enrich the paper again.
+                paper.enriched_version = paper.embedded_with = ""
+                changes |= {"enriched_version", "embedded_with"}
             to_update.append(paper)
             update_fields.update(changes)
             if "author_names" in changes:
