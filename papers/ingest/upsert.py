@@ -12,8 +12,9 @@ from papers.taxonomy import CATEGORIES, group_of
 
 # Fields a record sets when it is at least as new as what we have. Empty values never erase:
 # an RSS entry has no journal reference, which does not mean the paper lost it.
-_ENRICHED_FROM = {"title", "abstract"}
 _TEXT_FIELDS = ("title", "abstract", "comment", "journal_ref", "doi", "other_classes")
+# Fields whose change makes a paper's keywords, tags and vector stale.
+_ENRICHED_FROM = {"title", "abstract"}
 
 
 @dataclass
