@@ -20,6 +20,12 @@ def data_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def no_automatic_training(settings):
+    """Model training (minutes of encoding) happens only in the tests that ask for it."""
+    settings.ML_AUTO_TRAIN = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate-limit counters and cached pages never leak from one test into another."""
     from django.core.cache import cache
