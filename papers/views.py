@@ -121,6 +121,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "date_to": request.GET.get("to", ""),
         "sort": request.GET.get("sort", "relevance"),
         "primary_only": request.GET.get("primary") == "1",
+        "rank": request.GET.get("rank", "hybrid"),
     }
     if not query and not context["cat"]:
         return render(request, "papers/search.html", context)
@@ -138,6 +139,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             date_to=parse_date(context["date_to"], "to"),
             sort=context["sort"],
             page=page,
+            rerank=context["rank"] != "bm25",
         )
     except (BadSearchRequest, ResultWindowError) as exc:
         return bad_request(request, str(exc))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from papers.models import Paper
+from search import hybrid
 from search.backends.base import SearchHit, Sort, get_search_backend
 from search.query import SearchFilters, parse_query
 
@@ -31,6 +32,7 @@ class SearchPage:
     rows: list[ResultRow] = field(default_factory=list)
     notices: tuple[str, ...] = ()
     arxiv_id: str | None = None  # the query named this paper
+    reranked: bool = False  # the top results are in hybrid (BM25 + vector) order
 
     @property
     def pages(self) -> int:
@@ -57,6 +59,7 @@ def run_search(
     sort: str = Sort.RELEVANCE,
     page: int = 1,
     page_size: int = 25,
+    rerank: bool = True,
 ) -> SearchPage:
     """Run a search and return one page of results with their papers.
 
@@ -77,8 +80,16 @@ def run_search(
     parsed = parse_query(query)
     filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to)
     results = get_search_backend().search(parsed, filters, sort)
-    start = (page - 1) * page_size
-    hits = results[start : start + page_size]
+    start, stop = (page - 1) * page_size, page * page_size
+    hits = None
+    if rerank and results.request.sort == Sort.RELEVANCE and results.arxiv_id is None:
+        head = min(settings.SEARCH_RERANK_CANDIDATES, settings.SEARCH_MAX_PAGE_SIZE)
+        ordered = hybrid.rerank(parsed, results[0:head])
+        if ordered is not None:
+            hits = ordered[start:stop] + (results[max(start, head) : stop] if stop > head else [])
+    reranked = hits is not None
+    if hits is None:
+        hits = results[start:stop]
     papers = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
     rows = [ResultRow(h, papers[h.arxiv_id]) for h in hits if h.arxiv_id in papers]
     return SearchPage(
@@ -90,4 +101,5 @@ def run_search(
         rows=rows,
         notices=results.notices,
         arxiv_id=results.arxiv_id,
+        reranked=reranked,
     )
