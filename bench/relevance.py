@@ -4,15 +4,13 @@
 
 Reads `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl` (`_id`, `text`) and
 `qrels/<split>.tsv`, indexes the corpus into a throw-away tantivy index through our backend and
-prints one JSON object with nDCG@10 and Recall@100 per system. A system is one function from
-(corpus, queries) to rankings; add one to SYSTEMS to compare it (hybrid reranking, say).
+prints one JSON object with nDCG@10 and Recall@100 per system. A system is one function from the
+data set to rankings; add one to SYSTEMS to compare it.
 Reference: Lucene BM25 (flat title + text) scores nDCG@10 0.679 on SciFact's test split.
 """
 
 import argparse
-import csv
 import json
-import math
 import os
 import sys
 import tempfile
@@ -22,40 +20,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)  # keep bench/search.py from shadowing the search app
+if Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # run as a script: keep bench/search.py from shadowing the search app
+
+from bench.beir import BeirSet, load_beir  # noqa: E402
+from bench.metrics import Rankings, evaluate  # noqa: E402
+
 if TYPE_CHECKING:
     from search.backends.base import SearchBackend
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scifact"
 DEPTH = 100
 
-Corpus = dict[str, dict[str, str]]  # doc id -> {"title", "text"}
-Queries = dict[str, str]  # query id -> text
-Rankings = dict[str, list[str]]  # query id -> doc ids, best first
-System = Callable[[Corpus, Queries], Rankings]
-
-
-def load_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def load_dataset(data: Path, split: str) -> tuple[Corpus, Queries, dict[str, dict[str, int]]]:
-    corpus = {str(d["_id"]): d for d in load_jsonl(data / "corpus.jsonl")}
-    qrels: dict[str, dict[str, int]] = {}
-    with open(data / "qrels" / f"{split}.tsv", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    queries = {
-        str(q["_id"]): q["text"]
-        for q in load_jsonl(data / "queries.jsonl")
-        if str(q["_id"]) in qrels
-    }
-    return corpus, queries, qrels
+System = Callable[[BeirSet], Rankings]
 
 
 @contextmanager
-def throwaway_backend(corpus: Corpus, **params) -> "Iterator[SearchBackend]":
+def throwaway_backend(data: BeirSet, **params) -> "Iterator[SearchBackend]":
     """A tantivy backend in a temporary directory holding the corpus."""
     from search.backends.tantivy import TantivyBackend
     from search.documents import document
@@ -63,7 +44,7 @@ def throwaway_backend(corpus: Corpus, **params) -> "Iterator[SearchBackend]":
     with tempfile.TemporaryDirectory(prefix="bench-relevance-") as path:
         backend = TantivyBackend("bench", {"PATH": path, **params})
         backend.rebuild(
-            document(doc_id, d.get("title", ""), d.get("text", "")) for doc_id, d in corpus.items()
+            document(doc_id, data.titles[doc_id], data.bodies[doc_id]) for doc_id in data.corpus
         )
         yield backend
 
@@ -71,22 +52,22 @@ def throwaway_backend(corpus: Corpus, **params) -> "Iterator[SearchBackend]":
 def bm25_system(stemming: bool) -> System:
     """Plain BM25 candidates from our backend, with or without English stemming."""
 
-    def run(corpus: Corpus, queries: Queries) -> Rankings:
-        with throwaway_backend(corpus, STEMMING=stemming) as backend:
+    def run(data: BeirSet) -> Rankings:
+        with throwaway_backend(data, STEMMING=stemming) as backend:
             return {
                 qid: [c.arxiv_id for c in backend.candidates(text, limit=DEPTH)]
-                for qid, text in queries.items()
+                for qid, text in data.queries.items()
             }
 
     return run
 
 
-def search_system(corpus: Corpus, queries: Queries) -> Rankings:
+def search_system(data: BeirSet) -> Rankings:
     """What users get: stemmed BM25 with papers matching every word first."""
-    with throwaway_backend(corpus) as backend:
+    with throwaway_backend(data) as backend:
         return {
             qid: [hit.arxiv_id for hit in backend.search(text)[:DEPTH]]
-            for qid, text in queries.items()
+            for qid, text in data.queries.items()
         }
 
 
@@ -95,26 +76,6 @@ SYSTEMS: dict[str, System] = {
     "bm25_stemmed": bm25_system(stemming=True),
     "search_all_words_first": search_system,
 }
-
-
-def ndcg_at(ranking: list[str], relevant: dict[str, int], k: int) -> float:
-    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranking[:k]))
-    ideal = sorted(relevant.values(), reverse=True)[:k]
-    idcg = sum(rel / math.log2(i + 2) for i, rel in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-def recall_at(ranking: list[str], relevant: dict[str, int], k: int) -> float:
-    wanted = {d for d, rel in relevant.items() if rel > 0}
-    return len(wanted & set(ranking[:k])) / len(wanted) if wanted else 0.0
-
-
-def evaluate(rankings: Rankings, qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    ids = list(rankings)
-    return {
-        "ndcg@10": round(sum(ndcg_at(rankings[q], qrels[q], 10) for q in ids) / len(ids), 4),
-        "recall@100": round(sum(recall_at(rankings[q], qrels[q], 100) for q in ids) / len(ids), 4),
-    }
 
 
 def main() -> None:
@@ -130,10 +91,10 @@ def main() -> None:
     import django
 
     django.setup()
-    corpus, queries, qrels = load_dataset(args.data, args.split)
-    report: dict = {"dataset": args.data.name, "split": args.split, "queries": len(queries)}
+    data = load_beir(args.data, args.split)
+    report: dict = {"dataset": args.data.name, "split": args.split, "queries": len(data.queries)}
     for name in args.systems:
-        report[name] = evaluate(SYSTEMS[name](corpus, queries), qrels)
+        report[name] = evaluate(SYSTEMS[name](data), data.qrels)
     print(json.dumps(report, indent=2))
 
 
