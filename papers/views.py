@@ -97,7 +97,15 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    context = {"paper": paper, "single": [paper], **reader_context(request, [paper])}
+    from papers.enrichment import related
+
+    context = {
+        "paper": paper,
+        "single": [paper],
+        "related_by_vector": related.by_vector(paper),
+        "related_by_keywords": related.by_keywords(paper),
+        **reader_context(request, [paper]),
+    }
     return render(request, "papers/paper.html", context)
 
 

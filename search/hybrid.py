@@ -64,13 +64,12 @@ def paper_vectors(artifacts: ArtifactSet, arxiv_ids: Sequence[str]) -> np.ndarra
         )
     )
     rows = [pks.get(a, -1) for a in arxiv_ids]
-    known = np.array([r >= 0 for r in rows])
-    out = np.zeros((len(rows), artifacts.whitening.components_.shape[1]), dtype=np.float32)
-    if known.any():
-        raw, found = VectorStore(encoder_id).read([r for r in rows if r >= 0])
-        whitened = artifacts.whiten(raw)
-        whitened[~found] = 0
-        out[known] = whitened
+    known = np.array([r >= 0 for r in rows], dtype=bool)
+    raw, found = VectorStore(encoder_id).read([r for r in rows if r >= 0])
+    whitened = artifacts.whiten(raw)
+    whitened[~found] = 0
+    out = np.zeros((len(rows), whitened.shape[1]), dtype=np.float32)
+    out[known] = whitened
     return out
 
 

@@ -5,66 +5,25 @@ marked slow; the model set is trained once per session and installed into each t
 """
 
 import gzip
-import io
 import json
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from ml.artifacts import ArtifactSet, train_artifacts
-from ml.encoder import TextEncoder, paper_text
+from ml.artifacts import ArtifactSet
 from ml.versioning import ArtifactMismatch, ArtifactMissing
 from papers.enrichment import enrich, tasks, training
 from papers.enrichment.artifacts import current_artifacts, install, load_current, models_dir
 from papers.enrichment.vectors import VectorStore
-from papers.ingest.snapshot import load_snapshot
 from papers.ingest.upsert import upsert_records
 from papers.models import Paper, TrainingRun
 from search.backends.base import get_search_backend
 from search.query import SearchFilters, parse_query
+from tests.conftest import load_sample, sample_lines
 from tests.papers.factories import record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-N_SAMPLE = 120
-
-
-def _sample_lines(n: int = N_SAMPLE) -> list[bytes]:
-    with gzip.open(settings.SAMPLE_PATH) as f:
-        return [next(f) for _ in range(n)]
-
-
-def _load_sample(n: int = N_SAMPLE) -> None:
-    report = load_snapshot(io.BytesIO(b"".join(_sample_lines(n))))
-    assert report.error is None
-
-
-@pytest.fixture(scope="session")
-def encoder():
-    return TextEncoder(settings.ML_ENCODER)
-
-
-@pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory, encoder):
-    """One artifact set fitted on the sample slice, saved once for the whole session."""
-    rows = [json.loads(line) for line in _sample_lines()]
-    artifacts = train_artifacts(
-        [paper_text(r["title"], r["abstract"]) for r in rows],
-        [r["categories"] for r in rows],
-        encoder=encoder,
-        keywords={"epochs": 3},
-        min_label_count=5,
-    )
-    path = tmp_path_factory.mktemp("artifacts") / "set"
-    artifacts.save(path)
-    return path
-
-
-@pytest.fixture
-def models(trained_dir):
-    """The session's artifact set installed as this test's current models."""
-    return install(ArtifactSet.load(trained_dir))
 
 
 def _search(text: str) -> list[str]:
@@ -76,7 +35,7 @@ def test_a_training_run_embeds_fits_installs_and_then_enriches_every_paper(
     settings, django_capture_on_commit_callbacks
 ):
     settings.ML_MIN_TRAIN_PAPERS = 20
-    _load_sample(60)
+    load_sample(60)
     call_command("rebuild_index", no_progress=True)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -98,7 +57,7 @@ def test_a_training_run_embeds_fits_installs_and_then_enriches_every_paper(
 
 
 def test_enrichment_skips_papers_already_done_for_the_current_version(models):
-    _load_sample(20)
+    load_sample(20)
     pks = list(Paper.objects.values_list("pk", flat=True))
     assert enrich.enrich_papers(pks) == 20
     Paper.objects.update(keywords=["kept"])
@@ -112,7 +71,7 @@ def test_ingested_papers_are_enriched_as_soon_as_models_exist(
 ):
     # Ingestion announces the new papers; enrichment is queued (and run: eager in tests).
     with django_capture_on_commit_callbacks(execute=True):
-        _load_sample(5)
+        load_sample(5)
     version = load_current().version
     assert set(Paper.objects.values_list("enriched_version", flat=True)) == {version}
     assert all(Paper.objects.values_list("keywords", flat=True))
@@ -142,7 +101,7 @@ def test_a_new_abstract_makes_the_paper_enriched_again(models, encoder):
 
 
 def test_a_batch_stopped_midway_is_done_again_completely(models, monkeypatch):
-    _load_sample(10)
+    load_sample(10)
     pks = list(Paper.objects.values_list("pk", flat=True))
     artifacts = load_current()
     calls = {"n": 0}
@@ -271,7 +230,7 @@ def test_bootstrap_trains_and_enriches_a_fresh_installation(
     settings.ML_AUTO_TRAIN = True
     settings.ML_MIN_TRAIN_PAPERS = 20
     sample = tmp_path / "sample.jsonl.gz"
-    sample.write_bytes(gzip.compress(b"".join(_sample_lines(40))))
+    sample.write_bytes(gzip.compress(b"".join(sample_lines(40))))
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("bootstrap", sample=str(sample), verbosity=0)
@@ -284,6 +243,6 @@ def test_bootstrap_trains_and_enriches_a_fresh_installation(
 
 def test_train_models_command_trains_and_enriches(settings):
     settings.ML_MIN_TRAIN_PAPERS = 20
-    _load_sample(30)
+    load_sample(30)
     call_command("train_models", verbosity=0)
     assert not enrich.pending(load_current().version).exists()
