@@ -199,6 +199,8 @@ ML_KEYWORDS_MAX_CHARS = 20_000
 ML_TRAINING_STALE_AFTER_SECONDS = 30 * 60
 # Hybrid search: the BM25 candidates reranked with vector cosines.
 SEARCH_RERANK_CANDIDATES = env.int("SEARCH_RERANK_CANDIDATES", default=100)
+# Query vectors remembered per process (0: encode every query).
+SEARCH_QUERY_VECTOR_CACHE = env.int("SEARCH_QUERY_VECTOR_CACHE", default=2048)
 RELATED_PAPERS = 8
 RECOMMENDATION_DAYS = env.int("RECOMMENDATION_DAYS", default=14)
 

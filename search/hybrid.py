@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
+from django.conf import settings
 
 from ml.artifacts import ArtifactSet
 from ml.fusion import fuse
@@ -22,7 +23,6 @@ from search.backends.base import ALL_TERMS_BONUS, SearchHit, unbonused
 from search.query import ABSTRACT, ALL, KEYWORDS, TITLE, ParsedQuery
 
 _SEMANTIC_FIELDS = {ALL, TITLE, ABSTRACT, KEYWORDS}
-_CACHE_SIZE = 2048
 
 
 def semantic_text(query: ParsedQuery) -> str:
@@ -33,8 +33,7 @@ def semantic_text(query: ParsedQuery) -> str:
 class QueryVectors:
     """Whitened query vectors, remembered per artifact version (people repeat searches)."""
 
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self.size = size
+    def __init__(self) -> None:
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -47,7 +46,7 @@ class QueryVectors:
         vector = artifacts.embed([text])[0]
         with self._lock:
             self._cache[key] = vector
-            if len(self._cache) > self.size:
+            while len(self._cache) > settings.SEARCH_QUERY_VECTOR_CACHE:
                 self._cache.popitem(last=False)
         return vector
 
