@@ -36,6 +36,7 @@ class QueryVectors:
     def __init__(self) -> None:
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
 
     def get(self, artifacts: ArtifactSet, text: str) -> np.ndarray:
         key = (artifacts.version, text)
@@ -43,7 +44,8 @@ class QueryVectors:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        vector = artifacts.embed([text])[0]
+        with self._encoding:  # one model load per process, even under concurrent first queries
+            vector = artifacts.embed([text])[0]
         with self._lock:
             self._cache[key] = vector
             while len(self._cache) > settings.SEARCH_QUERY_VECTOR_CACHE:
@@ -94,3 +96,10 @@ def rerank(query: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
         hit.score = float(fused[i])
         out.append(hit)
     return out
+
+
+def warm_up() -> None:
+    """Load the current models and the encoder now, so the first search need not wait."""
+    artifacts = current_artifacts()
+    if artifacts is not None:
+        query_vectors.get(artifacts, "warm up")
