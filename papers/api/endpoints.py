@@ -275,21 +275,17 @@ def unstar(request, arxiv_id: str):
     return _stars(request.auth)
 
 
-class RecommendationParams(Schema):
-    limit: int = Field(50, ge=1, le=100)
-
-
 @api.get(
     "/me/recommendations",
     auth=TokenAuth(),
     response={200: Recommendations, **AUTH_ERRORS},
     tags=["me"],
 )
-def my_recommendations(request, params: Query[RecommendationParams]):
-    """Recent papers ranked for you from your stars and not-interested marks, with why."""
+def my_recommendations(request):
+    """The 50 recent papers ranked highest for you from your stars and not-interested marks."""
     from papers.enrichment.for_you import recommend_for
 
-    result = recommend_for(request.auth, n=params.limit)
+    result = recommend_for(request.auth)
     return Recommendations(
         since=result.since,
         seeds=[

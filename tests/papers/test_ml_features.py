@@ -195,9 +195,7 @@ def test_the_recommendations_api_needs_a_token_and_explains_picks(client, enrich
     _star(reader, enriched.filter(primary_category="cs.CL").order_by("pk")[:3])
     _, token = ApiToken.issue(reader, "test")
 
-    body = client.get(
-        "/api/v1/me/recommendations", {"limit": 5}, HTTP_AUTHORIZATION=f"Bearer {token}"
-    ).json()
-    assert len(body["results"]) == 5 and len(body["seeds"]) == 3
+    body = client.get("/api/v1/me/recommendations", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert len(body["results"]) == 50 and len(body["seeds"]) == 3
     assert all(r["because"] for r in body["results"])
     assert body["message"] == ""
