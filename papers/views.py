@@ -139,6 +139,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             date_to=parse_date(context["date_to"], "to"),
             sort=context["sort"],
             page=page,
+            suggest=True,
         )
     except (BadSearchRequest, ResultWindowError) as exc:
         return bad_request(request, str(exc))

@@ -125,6 +125,7 @@ def search(request, params: Query[SearchParams]):
             sort=params.sort,
             page=params.page,
             page_size=params.page_size,
+            suggest=True,
         )
     except (BadSearchRequest, ResultWindowError) as exc:
         raise ApiError(400, str(exc)) from exc
@@ -137,6 +138,7 @@ def search(request, params: Query[SearchParams]):
         page_size=result.page_size,
         took_ms=result.took_ms,
         notices=list(result.notices),
+        suggestion=result.suggestion,
         results=[_search_result(row) for row in result.rows],
     )
 

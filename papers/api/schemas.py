@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class Error(Schema):
@@ -104,4 +104,7 @@ class SearchResponse(Schema):
     page_size: int
     took_ms: float
     notices: list[str]
+    suggestion: str | None = Field(
+        None, description="The query with misspelt words corrected (first page only), if any."
+    )
     results: list[SearchResult]
