@@ -7,6 +7,7 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from papers.library.models import SavedSearch
 from papers.listing import BadListSpec, ListSpec, UnknownCategory
@@ -24,7 +25,8 @@ class PaperFeed(Feed):
         return paper.title
 
     def item_description(self, paper: Paper) -> str:
-        return paper.abstract
+        # Atom sends this as <summary type="html">: escaped, the abstract stays text in readers.
+        return escape(paper.abstract)
 
     def item_link(self, paper: Paper) -> str:
         return paper.get_absolute_url()
