@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -128,7 +129,10 @@ class SavedSearchForm(forms.Form):
 
 
 def _form_error(form: forms.Form) -> str:
-    return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    return "; ".join(
+        " ".join(errors) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(errors)}"
+        for field, errors in form.errors.items()
+    )
 
 
 @login_required

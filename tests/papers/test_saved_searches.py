@@ -100,7 +100,16 @@ def test_a_category_alone_can_be_saved_but_nothing_cannot(client, indexed, reade
     assert SavedSearch.objects.get().name == "cs.IR"
     response = save(client, q="  ", cat="")
     assert response.status_code == 400 and b"needs a query or a category" in response.content
+    assert b"__all__" not in response.content
     assert SavedSearch.objects.count() == 1
+
+
+def test_long_queries_get_a_shortened_name_and_overlong_fields_are_refused(client, indexed, reader):
+    save(client, q="whitening " * 90)
+    name = SavedSearch.objects.get().name
+    assert len(name) == 200 and name.endswith("…")
+    response = save(client, q="whitening", name="x" * 201)
+    assert response.status_code == 400 and b"name:" in response.content
 
 
 def test_saving_needs_an_account(client, indexed):
