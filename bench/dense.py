@@ -7,15 +7,15 @@ Prints one JSON object: ``bm25``, ``dense_raw``, ``dense_w256``, ``dense_w128``,
 candidates reranked by fusing BM25 with whitened cosines), each with ``ndcg@10`` and
 ``recall@100``; plus ``whitening_table`` (every beta/gamma/k tried) and ``fusion_table``.
 
-Every system is a function (corpus, queries) -> {qid: [doc ids, best first]} so that
-bench/relevance.py can run it next to the search backend's systems.
+Every system is a function (corpus, queries) -> {qid: [doc ids, best first]}, and
+``fused_rankings`` reranks any BM25 candidates, so that bench/relevance.py can run them next to
+the search backend's systems.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 from collections.abc import Callable
@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from bench.beir import load_beir  # noqa: E402
 from bench.embedding_cache import cached_embeddings  # noqa: E402
+from bench.metrics import evaluate  # noqa: E402
 from ml.artifacts import WHITENING  # noqa: E402
 from ml.encoder import TextEncoder  # noqa: E402
 from ml.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, hybrid_rerank  # noqa: E402
@@ -40,13 +41,14 @@ CHOSEN_FUSION = {"method": DEFAULT_METHOD, "weight": DEFAULT_WEIGHT, "k": WHITEN
 CANDIDATES = 100
 
 Run = dict[str, list[str]]
+Scored = dict[str, list[tuple[str, float]]]  # query id -> [(doc id, lexical score)], best first
 Encode = Callable[[str, list[str]], np.ndarray]
 
 _NON_WORD = re.compile(r"[^0-9a-zA-Z]+")
 
 
 # ------------------------------------------------------------------------------------ systems
-def bm25_scored(corpus: dict[str, str], queries: dict[str, str], top_k: int = CANDIDATES):
+def bm25_scored(corpus: dict[str, str], queries: dict[str, str], top_k: int = CANDIDATES) -> Scored:
     """BM25 (tantivy, English stemming) top_k per query as {qid: [(doc id, score)]}."""
     import tantivy
 
@@ -83,6 +85,16 @@ def default_encode(name: str, texts: list[str]) -> np.ndarray:
     return cached_embeddings(name, texts, TextEncoder("auto"))
 
 
+def dataset_encode(name: str, split: str) -> Encode:
+    """default_encode caching under the dataset's own names, so every bench shares one cache."""
+    cache_names = {"beir-corpus": f"{name}-corpus", "beir-queries": f"{name}-queries-{split}"}
+
+    def encode(key: str, texts: list[str]) -> np.ndarray:
+        return default_encode(cache_names[key], texts)
+
+    return encode
+
+
 def dense_system(
     beta: float | None = None,
     gamma: float | None = None,
@@ -104,6 +116,38 @@ def dense_system(
     return run
 
 
+def fused_rankings(
+    lexical: Scored,
+    corpus: dict[str, str],
+    queries: dict[str, str],
+    beta: float = CHOSEN_BETA,
+    gamma: float = CHOSEN_GAMMA,
+    k: int = CHOSEN_FUSION["k"],
+    method: str = CHOSEN_FUSION["method"],
+    weight: float = CHOSEN_FUSION["weight"],
+    encode: Encode = default_encode,
+    dataset: str = "beir",
+) -> Run:
+    """Each query's lexical candidates reranked by ml.fusion.hybrid_rerank with whitened cosines.
+
+    The whitening is fitted on the corpus; ``lexical`` may come from any BM25 (ours or tantivy's).
+    """
+    row = {d: i for i, d in enumerate(corpus)}
+    query_row = {q: i for i, q in enumerate(queries)}
+    white = Whitening(beta, gamma, k)
+    docs = white.fit_transform(encode(f"{dataset}-corpus", list(corpus.values())))
+    qs = white.transform(encode(f"{dataset}-queries", list(queries.values())))
+    out = {}
+    for qid, hits in lexical.items():
+        ids = [d for d, _ in hits]
+        vectors = docs[[row[d] for d in ids]]
+        fused = hybrid_rerank(
+            ids, [s for _, s in hits], qs[query_row[qid]], vectors, weight, method
+        )
+        out[qid] = [d for d, _ in fused]
+    return out
+
+
 def hybrid_system(
     beta: float = CHOSEN_BETA,
     gamma: float = CHOSEN_GAMMA,
@@ -113,22 +157,13 @@ def hybrid_system(
     encode: Encode = default_encode,
     dataset: str = "beir",
 ) -> Callable[[dict[str, str], dict[str, str]], Run]:
-    """BM25 top-100 candidates reranked by ml.fusion.hybrid_rerank with whitened cosines."""
+    """BM25 top-100 candidates (bm25_scored) reranked by fused_rankings."""
 
     def run(corpus: dict[str, str], queries: dict[str, str]) -> Run:
-        doc_ids = list(corpus)
-        row = {d: i for i, d in enumerate(doc_ids)}
-        white = Whitening(beta, gamma, k)
-        docs = white.fit_transform(encode(f"{dataset}-corpus", list(corpus.values())))
-        qs = white.transform(encode(f"{dataset}-queries", list(queries.values())))
-        out = {}
-        for qi, (qid, hits) in enumerate(bm25_scored(corpus, queries).items()):
-            ids = [d for d, _ in hits]
-            fused = hybrid_rerank(
-                ids, [s for _, s in hits], qs[qi], docs[[row[d] for d in ids]], weight, method
-            )
-            out[qid] = [d for d, _ in fused]
-        return out
+        lexical = bm25_scored(corpus, queries)
+        return fused_rankings(
+            lexical, corpus, queries, beta, gamma, k, method, weight, encode, dataset
+        )
 
     return run
 
@@ -138,23 +173,6 @@ def _top(scores: np.ndarray, qids: list[str], doc_ids: list[str], k: int) -> Run
     return {q: [doc_ids[j] for j in top[i]] for i, q in enumerate(qids)}
 
 
-# ---------------------------------------------------------------------------------- metrics
-def evaluate(run: Run, qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    """Mean nDCG@10 (graded gains, log2 discount) and recall@100 over the judged queries."""
-    ndcgs, recalls = [], []
-    for qid, rel in qrels.items():
-        ranked = run.get(qid, [])
-        dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-        ideal = sorted(rel.values(), reverse=True)[:10]
-        idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-        ndcgs.append(dcg / idcg if idcg else 0.0)
-        recalls.append(len(set(ranked[:100]) & set(rel)) / len(rel))
-    return {
-        "ndcg@10": round(float(np.mean(ndcgs)), 4),
-        "recall@100": round(float(np.mean(recalls)), 4),
-    }
-
-
 # ------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -162,12 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--split", default="train")
     args = parser.parse_args(argv)
     data = load_beir(args.data, args.split)
-    name = args.data.name
-    corpus_names = {"beir-corpus": f"{name}-corpus", "beir-queries": f"{name}-queries-{args.split}"}
-
-    def encode(key: str, texts: list[str]) -> np.ndarray:
-        return default_encode(corpus_names[key], texts)
-
+    encode = dataset_encode(args.data.name, args.split)
     corpus, queries, qrels = data.corpus, data.queries, data.qrels
     result: dict = {"n_docs": len(corpus), "n_queries": len(queries)}
     result["bm25"] = evaluate(bm25_system(corpus, queries), qrels)

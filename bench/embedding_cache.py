@@ -1,7 +1,8 @@
 """Embeddings of benchmark corpora cached under /work/cache (outside any repo), keyed by variant.
 
 Encoding is the slow step (tens of texts/s on 2 shared cores), so every benchmark reuses one
-cache. Vectors are written in chunks, so an interrupted job resumes where it stopped.
+cache. Vectors are written in chunks, so an interrupted job resumes where it stopped; a tqdm bar
+on stderr shows the encoding progress.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ml.encoder import TextEncoder
 
@@ -38,16 +40,20 @@ def cached_embeddings(
     if final.exists():
         return np.load(final)
     folder.mkdir(parents=True, exist_ok=True)
+    starts = range(0, len(texts), CHUNK)
+    done = sum(min(CHUNK, len(texts) - s) for s in starts if (folder / f"{s:08d}.npy").exists())
     parts = []
-    for start in range(0, len(texts), CHUNK):
-        part = folder / f"{start:08d}.npy"
-        if not part.exists():
-            vectors = encoder.encode(list(texts[start : start + CHUNK]))
-            np.save(part.with_suffix(".tmp.npy"), vectors)
-            part.with_suffix(".tmp.npy").rename(part)
-            if verbose:
-                print(f"{name}: {start + len(vectors)}/{len(texts)}", file=sys.stderr, flush=True)
-        parts.append(np.load(part))
+    with tqdm(
+        total=len(texts), initial=done, desc=name, unit="text", disable=not verbose, file=sys.stderr
+    ) as progress:
+        for start in starts:
+            part = folder / f"{start:08d}.npy"
+            if not part.exists():
+                vectors = encoder.encode(list(texts[start : start + CHUNK]))
+                np.save(part.with_suffix(".tmp.npy"), vectors)
+                part.with_suffix(".tmp.npy").rename(part)
+                progress.update(len(vectors))
+            parts.append(np.load(part))
     vectors = np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
     np.save(final, vectors)
     for part in folder.glob("0*.npy"):

@@ -20,6 +20,7 @@ from papers.models import (
     IngestionRun,
     Paper,
     PaperVersion,
+    TrainingRun,
 )
 
 Source = IngestionRun.Source
@@ -336,3 +337,59 @@ class FeedSubscriptionAdmin(admin.ModelAdmin):
             )
             queue_run(run)
         self.message_user(request, f"Started {run}.", messages.SUCCESS)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    """Model training runs, the current version and how far enrichment has got."""
+
+    list_display = ("id", "status", "version", "n_papers", "n_embedded", "started_at", "duration")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+
+    @admin.display(description="duration")
+    def duration(self, run: TrainingRun):
+        return run.finished_at - run.started_at if run.started_at and run.finished_at else None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def can_train(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff and request.user.is_superuser
+
+    def get_urls(self) -> list:
+        start = self.admin_site.admin_view(self.start_view)
+        return [path("start/", start, name="papers_trainingrun_start"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        from papers.enrichment.artifacts import current_artifacts
+        from papers.enrichment.enrich import enrichment_status
+
+        artifacts = current_artifacts()
+        version = artifacts.version if artifacts else None
+        extra_context = {
+            **(extra_context or {}),
+            "can_train": self.can_train(request),
+            "current_version": version,
+            "status": enrichment_status(version),
+            "auto_refresh": TrainingRun.objects.filter(
+                status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]
+            ).exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def start_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: queue a training run (one at a time); the worker trains, then enriches."""
+        from papers.enrichment.training import start_training
+
+        if request.method != "POST" or not self.can_train(request):
+            raise PermissionDenied
+        run, new = start_training(request.user)
+        if new:
+            self.message_user(request, f"Queued {run}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{run} is already under way.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:papers_trainingrun_changelist"))

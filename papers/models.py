@@ -67,6 +67,9 @@ class Paper(models.Model):
     # Ordered codes, primary first, as arXiv lists them; `categories` is the same set for joins.
     category_codes = models.JSONField(default=list)
     categories = models.ManyToManyField(Category, related_name="papers")
+    categories_complete = models.BooleanField(
+        default=True, help_text="False when a source kept only some of the categories."
+    )
     other_classes = models.JSONField(default=list, blank=True, help_text="ACM / MSC codes.")
     comment = models.TextField(blank=True)
     journal_ref = models.TextField("journal reference", blank=True)

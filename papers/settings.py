@@ -180,6 +180,38 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Machine learning -----------------------------------------------------------------------
+# Encoder backend: auto (OpenVINO when installed, else torch fp32), fp32, bf16 or openvino.
+ML_ENCODER = env.str("ML_ENCODER", default="auto")
+ML_ENCODE_BATCH_SIZE = env.int("ML_ENCODE_BATCH_SIZE", default=32)
+# Papers enriched per task: a redelivered task redoes at most this much work.
+ML_ENRICH_BATCH_SIZE = env.int("ML_ENRICH_BATCH_SIZE", default=128)
+# Training reads the most recent papers, up to this many.
+ML_TRAIN_MAX_PAPERS = env.int("ML_TRAIN_MAX_PAPERS", default=100_000)
+ML_MIN_TRAIN_PAPERS = env.int("ML_MIN_TRAIN_PAPERS", default=50)
+# Train automatically when papers exist but no models do (bootstrap, the periodic check).
+ML_AUTO_TRAIN = env.bool("ML_AUTO_TRAIN", default=True)
+ML_KEYWORDS_PER_PAPER = 8
+ML_TAGS_PER_PAPER = 5
+# Longer texts are cut before keyword extraction (the encoder truncates on its own).
+ML_KEYWORDS_MAX_CHARS = 20_000
+# A training run whose worker stopped reporting for this long no longer blocks a new one.
+ML_TRAINING_STALE_AFTER_SECONDS = 30 * 60
+# Hybrid search: the BM25 candidates reranked with vector cosines.
+SEARCH_RERANK_CANDIDATES = env.int("SEARCH_RERANK_CANDIDATES", default=100)
+# Query vectors remembered per process (0: encode every query).
+SEARCH_QUERY_VECTOR_CACHE = env.int("SEARCH_QUERY_VECTOR_CACHE", default=2048)
+RELATED_PAPERS = 8
+RECOMMENDATION_DAYS = env.int("RECOMMENDATION_DAYS", default=14)
+
+CELERY_BEAT_SCHEDULE = {
+    # Catches up on anything a crashed worker or a stopped web process left unenriched.
+    "enrichment-maintenance": {
+        "task": "papers.enrichment.tasks.maintain_enrichment",
+        "schedule": 15 * 60,
+    },
+}
+
 # --- Product data -------------------------------------------------------------------------
 SAMPLE_PATH = BASE_DIR / "papers" / "sample" / "papers.jsonl.gz"
 

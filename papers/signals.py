@@ -10,11 +10,11 @@ papers_changed = Signal()
 papers_deleted = Signal()
 
 
-def announce_changed(arxiv_ids: list[str]) -> None:
+def announce_changed(arxiv_ids: list[str], sender: object = None) -> None:
     """Tell listeners about changed papers once the current transaction commits."""
     if not arxiv_ids:
         return
     from django.db import transaction
 
     ids = list(arxiv_ids)
-    transaction.on_commit(lambda: papers_changed.send(sender=None, arxiv_ids=ids))
+    transaction.on_commit(lambda: papers_changed.send(sender=sender, arxiv_ids=ids))

@@ -98,7 +98,15 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    context = {"paper": paper, "single": [paper], **reader_context(request, [paper])}
+    from papers.enrichment import related
+
+    context = {
+        "paper": paper,
+        "single": [paper],
+        "related_by_vector": related.by_vector(paper),
+        "related_by_keywords": related.by_keywords(paper),
+        **reader_context(request, [paper]),
+    }
     return render(request, "papers/paper.html", context)
 
 
@@ -122,6 +130,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "date_to": request.GET.get("to", ""),
         "sort": request.GET.get("sort", "relevance"),
         "primary_only": request.GET.get("primary") == "1",
+        "rank": request.GET.get("rank", "hybrid"),
     }
     if not query and not context["cat"]:
         return render(request, "papers/search.html", context)
@@ -140,6 +149,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             sort=context["sort"],
             page=page,
             suggest=True,
+            rerank=context["rank"] != "bm25",
         )
     except (BadSearchRequest, ResultWindowError) as exc:
         return bad_request(request, str(exc))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from papers.models import Paper
+from search import hybrid
 from search.backends.base import SearchHit, Sort, get_search_backend
 from search.query import SearchFilters, parse_query
 
@@ -32,6 +33,7 @@ class SearchPage:
     notices: tuple[str, ...] = ()
     arxiv_id: str | None = None  # the query named this paper
     suggestion: str | None = None  # the query with misspelt words corrected
+    reranked: bool = False  # the top results are in hybrid (BM25 + vector) order
 
     @property
     def pages(self) -> int:
@@ -59,6 +61,7 @@ def run_search(
     page: int = 1,
     page_size: int = 25,
     suggest: bool = False,
+    rerank: bool = True,
 ) -> SearchPage:
     """Run a search and return one page of results with their papers.
 
@@ -82,8 +85,16 @@ def run_search(
     filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to)
     backend = get_search_backend()
     results = backend.search(parsed, filters, sort)
-    start = (page - 1) * page_size
-    hits = results[start : start + page_size]
+    start, stop = (page - 1) * page_size, page * page_size
+    hits = None
+    if rerank and results.request.sort == Sort.RELEVANCE and results.arxiv_id is None:
+        head = min(settings.SEARCH_RERANK_CANDIDATES, settings.SEARCH_MAX_PAGE_SIZE)
+        ordered = hybrid.rerank(parsed, results[0:head])
+        if ordered is not None:
+            hits = ordered[start:stop] + (results[max(start, head) : stop] if stop > head else [])
+    reranked = hits is not None
+    if hits is None:
+        hits = results[start:stop]
     suggestion = None
     if suggest and page == 1 and parsed.arxiv_id is None:
         suggestion = backend.suggest(query)
@@ -99,4 +110,5 @@ def run_search(
         notices=results.notices,
         arxiv_id=results.arxiv_id,
         suggestion=suggestion,
+        reranked=reranked,
     )

@@ -12,15 +12,22 @@ from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from papers.api.errors import ApiError, install_error_handlers
 from papers.api.schemas import (
+    Because,
     Category,
     DailyList,
     Error,
     Highlights,
     PaperOut,
+    PaperRef,
+    Recommendation,
+    Recommendations,
+    Related,
+    RelatedOut,
     SearchResponse,
     SearchResult,
     StarIn,
     Stars,
+    tags_of,
 )
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.library.models import ApiToken, Mark
@@ -107,6 +114,7 @@ class SearchParams(Schema):
     sort: Literal["relevance", "newest"] = "relevance"
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(25, ge=1, le=100)
+    rerank: bool = Field(True, description="Hybrid ranking (BM25 + vectors); false: BM25 only")
 
 
 @api.get("/search", response={200: SearchResponse, **SEARCH_ERRORS}, tags=["search"])
@@ -126,6 +134,7 @@ def search(request, params: Query[SearchParams]):
             page=params.page,
             page_size=params.page_size,
             suggest=True,
+            rerank=params.rerank,
         )
     except (BadSearchRequest, ResultWindowError) as exc:
         raise ApiError(400, str(exc)) from exc
@@ -139,6 +148,7 @@ def search(request, params: Query[SearchParams]):
         took_ms=result.took_ms,
         notices=list(result.notices),
         suggestion=result.suggestion,
+        reranked=result.reranked,
         results=[_search_result(row) for row in result.rows],
     )
 
@@ -156,9 +166,39 @@ def _search_result(row) -> SearchResult:
         updated=paper.updated,
         score=hit.score,
         highlights=Highlights(**hit.highlights),
-        keywords=getattr(paper, "keywords", None) or [],
-        tags=getattr(paper, "tags", None) or [],
+        keywords=paper.keywords or [],
+        tags=tags_of(paper),
         url=paper.abs_url,
+    )
+
+
+def _related(items) -> list[RelatedOut]:
+    return [
+        RelatedOut(
+            id=r.paper.arxiv_id,
+            title=r.paper.title,
+            primary_category=r.paper.primary_category_id,
+            announced=r.paper.announced,
+            url=r.paper.get_absolute_url(),
+            score=r.score,
+            why=r.why,
+            shared_keywords=r.shared,
+        )
+        for r in items
+    ]
+
+
+# Declared before /papers/{id}: that path converter would swallow "/related".
+@api.get("/papers/{path:arxiv_id}/related", response={200: Related, **ERRORS}, tags=["papers"])
+def related_papers(request, arxiv_id: str):
+    """Papers related by meaning (vectors) and by key phrases (BM25), each with why."""
+    from papers.enrichment import related
+
+    paper = get_paper(arxiv_id)
+    return Related(
+        id=paper.arxiv_id,
+        by_vector=_related(related.by_vector(paper)),
+        by_keywords=_related(related.by_keywords(paper)),
     )
 
 
@@ -235,3 +275,36 @@ def unstar(request, arxiv_id: str):
     paper = get_paper(arxiv_id)
     Mark.objects.filter(user=request.auth, paper=paper, kind=Mark.Kind.STAR).delete()
     return _stars(request.auth)
+
+
+class RecommendationParams(Schema):
+    limit: int = Field(50, ge=1, le=100)
+
+
+@api.get(
+    "/me/recommendations",
+    auth=TokenAuth(),
+    response={200: Recommendations, **AUTH_ERRORS},
+    tags=["me"],
+)
+def my_recommendations(request, params: Query[RecommendationParams]):
+    """Recent papers ranked for you from your stars and not-interested marks, with why."""
+    from papers.enrichment.for_you import recommend_for
+
+    result = recommend_for(request.auth, n=params.limit)
+    return Recommendations(
+        since=result.since,
+        seeds=[
+            PaperRef(id=p.arxiv_id, title=p.title, url=p.get_absolute_url()) for p in result.seeds
+        ],
+        message=result.reason,
+        results=[
+            Recommendation(
+                paper=PaperOut.of(pick.paper),
+                score=pick.score,
+                because=[Because(id=p.arxiv_id, title=p.title, cosine=c) for p, c in pick.because],
+                shared_keywords=pick.shared,
+            )
+            for pick in result.picks
+        ],
+    )

@@ -18,6 +18,17 @@ class Category(Schema):
     papers: int
 
 
+class Tag(Schema):
+    """A category the tagger predicts, with its confidence sigmoid(2s) in (0.5, 1]."""
+
+    category: str
+    confidence: float
+
+
+def tags_of(paper) -> list[Tag]:
+    return [Tag(category=c, confidence=conf) for c, conf in paper.tags or []]
+
+
 class PaperOut(Schema):
     id: str
     version: int
@@ -35,6 +46,8 @@ class PaperOut(Schema):
     withdrawn: bool
     url: str
     pdf_url: str
+    keywords: list[str]
+    tags: list[Tag]
 
     @staticmethod
     def of(paper) -> "PaperOut":
@@ -55,6 +68,8 @@ class PaperOut(Schema):
             withdrawn=paper.withdrawn,
             url=paper.abs_url,
             pdf_url=paper.pdf_url,
+            keywords=paper.keywords or [],
+            tags=tags_of(paper),
         )
 
 
@@ -93,7 +108,7 @@ class SearchResult(Schema):
     score: float | None
     highlights: Highlights
     keywords: list[str]
-    tags: list[dict]
+    tags: list[Tag]
     url: str
 
 
@@ -107,4 +122,48 @@ class SearchResponse(Schema):
     suggestion: str | None = Field(
         None, description="The query with misspelt words corrected (first page only), if any."
     )
+    reranked: bool = Field(description="True when the top results are in hybrid order")
     results: list[SearchResult]
+
+
+class PaperRef(Schema):
+    id: str
+    title: str
+    url: str
+
+
+class RelatedOut(Schema):
+    id: str
+    title: str
+    primary_category: str
+    announced: dt.date | None
+    url: str
+    score: float
+    why: str = Field(description="Why it is related, in words")
+    shared_keywords: list[str]
+
+
+class Related(Schema):
+    id: str
+    by_vector: list[RelatedOut] = Field(description="Nearest by whitened sentence embeddings")
+    by_keywords: list[RelatedOut] = Field(description="BM25 matches for the paper's key phrases")
+
+
+class Because(Schema):
+    id: str
+    title: str
+    cosine: float
+
+
+class Recommendation(Schema):
+    paper: PaperOut
+    score: float
+    because: list[Because] = Field(description="Your starred papers nearest to this one")
+    shared_keywords: list[str]
+
+
+class Recommendations(Schema):
+    since: dt.date | None
+    seeds: list[PaperRef] = Field(description="The starred papers the model learned from")
+    message: str = Field(description="Why there are no results, when there are none")
+    results: list[Recommendation]

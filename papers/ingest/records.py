@@ -47,6 +47,9 @@ class PaperRecord:
     # (version, submitted, size) for every version the source knows about.
     versions: list[tuple[int, dt.datetime | None, str]] = field(default_factory=list)
     withdrawn: bool = False
+    # False when the source kept only some categories (a few snapshot rows): the tagger must not
+    # learn from such a paper that it lacks the others.
+    categories_complete: bool = True
 
     def __post_init__(self) -> None:
         parsed = parse_arxiv_id(self.arxiv_id)  # raises InvalidArxivId, a ValueError

@@ -146,6 +146,7 @@ def _from_papers_jsonl(data: dict) -> PaperRecord:
         categories=list(data["categories"]),
         comment=data.get("comment") or "",
         other_classes=list(data.get("other_classes") or []),
+        categories_complete=data.get("categories_complete", True) is not False,
         announced=dt.date.fromisoformat(announced) if announced else None,
     )
 

@@ -122,6 +122,7 @@ def _new_paper(record: PaperRecord) -> Paper:
         author_names=record.authors,
         primary_category_id=record.categories[0],
         category_codes=record.categories,
+        categories_complete=record.categories_complete,
         other_classes=record.other_classes,
         comment=record.comment,
         journal_ref=record.journal_ref,
@@ -154,6 +155,7 @@ def _merge(paper: Paper, record: PaperRecord) -> set[str]:
     codes = record.categories if newer else _union(paper.category_codes, record.categories)
     new["category_codes"] = codes
     new["primary_category_id"] = codes[0]
+    new["categories_complete"] = paper.categories_complete or record.categories_complete
     if record.submitted and (paper.submitted is None or record.submitted < paper.submitted):
         new["submitted"] = record.submitted
     if record.announced and (paper.announced is None or record.announced < paper.announced):

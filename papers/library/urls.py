@@ -11,6 +11,7 @@ urlpatterns = [
         name="toggle_mark",
     ),
     path("library", views.library, name="library"),
+    path("for-you", views.for_you, name="for_you"),
     path("library/export.bib", views.library_bibtex, name="library_bibtex"),
     path("library/export.json", views.library_json, name="library_json"),
     path("library/searches", views.saved_searches, name="saved_searches"),

@@ -206,3 +206,14 @@ def account(request: HttpRequest) -> HttpResponse:
             _, new_key = ApiToken.issue(request.user, name)
     tokens = ApiToken.objects.filter(user=request.user)
     return render(request, "library/account.html", {"tokens": tokens, "new_key": new_key})
+
+
+@login_required
+def for_you(request: HttpRequest) -> HttpResponse:
+    """Recent papers ranked for the reader from their stars, each with why it was picked."""
+    from papers.enrichment.for_you import recommend_for
+
+    result = recommend_for(request.user)
+    papers = [pick.paper for pick in result.picks]
+    context = {"result": result, **reader_context(request, papers)}
+    return render(request, "library/for_you.html", context)

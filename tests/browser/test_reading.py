@@ -34,6 +34,19 @@ def papers():
             ),
         ]
     )
+    get_search_backend().rebuild()
+
+
+def test_a_visitor_searches_opens_a_paper_and_sees_rendered_math(page, live_server, papers):
+    page.goto(live_server.url)
+    page.fill("header input[name=q]", "scaling diffusion")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article.paper")
+    assert page.locator("article.paper mark").count() >= 1
+    page.locator("article.paper h2 a").first.click()
+    page.wait_for_selector(".abstract .katex")
+    assert page.url.endswith("/paper/2605.00401")
+    assert "$" not in page.locator(".abstract p").inner_text()
 
 
 def test_a_visitor_opens_a_paper_and_sees_rendered_math(page, live_server, papers):
@@ -57,6 +70,29 @@ def test_a_reader_signs_up_stars_a_paper_and_finds_it_in_the_library(page, live_
     assert Mark.objects.filter(user__username="ada", kind="star").count() == 1
     page.click("text=Library")
     assert page.locator("article.paper h2").all_inner_texts() == ["Language models that plan"]
+    page.click("text=For you")
+    assert page.locator("ul.seeds li").all_inner_texts() == ["Language models that plan"]
+
+
+@pytest.mark.slow
+def test_a_reader_gets_explained_recommendations_and_related_papers(page, live_server, enriched):
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user("grace", password="correct-horse-battery-9")
+    for paper in enriched.filter(primary_category="cs.CL").order_by("pk")[:3]:
+        Mark.objects.create(user=user, paper=paper, kind=Mark.Kind.STAR)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "grace")
+    page.fill("#id_password", "correct-horse-battery-9")
+    page.click("button[type=submit]")
+
+    page.goto(f"{live_server.url}/for-you")
+    assert page.locator(".pick").count() >= 10
+    assert "Because you starred" in page.locator(".pick .why").first.inner_text()
+    page.locator(".pick article.paper h2 a").first.click()
+    page.wait_for_selector("section.related")
+    assert page.locator("section.related li").count() >= 2
+    assert "cosine" in page.locator("section.related").inner_text()
 
 
 def test_a_keyword_filter_hides_papers_and_can_be_switched_off(page, live_server, papers):

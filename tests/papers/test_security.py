@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 
 from papers.ingest.snapshot import load_snapshot
 from papers.ingest.upsert import upsert_records
@@ -265,6 +266,8 @@ PAGES = [
     "/account",
     "/admin/papers/ingestionrun/start/api/",
     "/admin/papers/ingestionrun/start/snapshot/",
+    "/admin/papers/trainingrun/",
+    "/for-you",
 ]
 
 
@@ -286,6 +289,7 @@ def test_every_form_in_the_app_needs_its_csrf_token(hostile, staff):
         f"/library/searches/{saved.pk}/delete",
         "/admin/papers/ingestionrun/start/api/",
         "/admin/papers/ingestionrun/start/snapshot/",
+        reverse("admin:papers_trainingrun_start"),
     }
     assert all("csrfmiddlewaretoken" in fields for fields in forms.values())
 

@@ -29,6 +29,25 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{Paper.objects.count()} papers in the database.")
         self._ensure_search_index(verbosity)
+        self._ensure_models()
+
+    def _ensure_models(self) -> None:
+        """Queue training when there are papers but no models; the worker enriches them."""
+        from papers.enrichment import training
+        from papers.enrichment.artifacts import current_artifacts
+
+        artifacts = current_artifacts()
+        if artifacts is not None:
+            self.stdout.write(f"Models {artifacts.version} are current.")
+        elif not settings.ML_AUTO_TRAIN:
+            self.stdout.write("No trained models (ML_AUTO_TRAIN is off: manage.py train_models).")
+        elif Paper.objects.count() >= settings.ML_MIN_TRAIN_PAPERS:
+            run, new = training.start_training()
+            state = "queued" if new else "in progress"
+            self.stdout.write(
+                f"Model training #{run.pk} {state}: the worker embeds the papers, trains "
+                "keywords and tags and enriches every paper (a few minutes for the sample)."
+            )
 
     def _ensure_search_index(self, verbosity: int) -> None:
         """Rebuild the index when it is missing or does not hold every paper."""

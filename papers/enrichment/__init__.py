@@ -1,0 +1,1 @@
+"""Applies the ml/ models to papers: training, enrichment, vectors, related papers, feeds."""

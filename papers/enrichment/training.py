@@ -1,0 +1,143 @@
+"""Train the model artifacts on the papers in the database, as a recorded TrainingRun.
+
+Embedding the corpus is the slow part; it goes batch by batch into the vector store and marks
+each paper, so a run that is stopped and started again only encodes what is still missing
+(and enrichment later reuses the same vectors). Fitting is fast and done in one go; the new set
+becomes current only once it is completely saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from tqdm import tqdm
+
+from ml.artifacts import train_artifacts
+from ml.encoder import TextEncoder, paper_text
+from papers.enrichment.artifacts import install
+from papers.enrichment.enrich import embed_missing
+from papers.enrichment.vectors import VectorStore
+from papers.models import Paper, TrainingRun
+
+logger = logging.getLogger(__name__)
+Status = TrainingRun.Status
+_EMBED_BATCH = 256
+_FIELDS = ("pk", "title", "abstract", "embedded_with", "category_codes", "categories_complete")
+
+
+class NotEnoughPapers(ValueError):
+    """Training needs more papers than the database holds."""
+
+
+def active_run() -> TrainingRun | None:
+    """A queued or running training that has reported recently, if any."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.ML_TRAINING_STALE_AFTER_SECONDS)
+    return (
+        TrainingRun.objects.filter(
+            Q(status=Status.QUEUED, created_at__gte=stale)
+            | Q(status=Status.RUNNING, heartbeat_at__gte=stale)
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def start_training(user=None) -> tuple[TrainingRun, bool]:
+    """Queue a training run unless one is active; returns (the run, whether it is new)."""
+    from papers.enrichment.tasks import train_models
+
+    with transaction.atomic():
+        running = active_run()
+        if running:
+            return running, False
+        run = TrainingRun.objects.create(created_by=user if getattr(user, "pk", None) else None)
+        transaction.on_commit(lambda: train_models.delay(run.pk))
+    return run, True
+
+
+def execute_training(run_id: int, progress: bool = False) -> TrainingRun:
+    """Carry out a run; a run another worker holds (and keeps alive) is left alone."""
+    run = _claim(run_id)
+    if run is None:
+        return TrainingRun.objects.get(pk=run_id)
+    try:
+        _train(run, progress)
+    except Exception as exc:
+        logger.exception("training run %s failed", run.pk)
+        _save(run, status=Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return run
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.ML_TRAINING_STALE_AFTER_SECONDS)
+    claimable = Q(status__in=[Status.QUEUED, Status.FAILED]) | Q(
+        status=Status.RUNNING, heartbeat_at__lt=stale
+    )
+    taken = TrainingRun.objects.filter(claimable, pk=run_id).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, error=""
+    )
+    return TrainingRun.objects.get(pk=run_id) if taken else None
+
+
+def _save(run: TrainingRun, **fields) -> None:
+    fields["heartbeat_at"] = timezone.now()
+    if fields.get("status") in (Status.SUCCEEDED, Status.FAILED):
+        fields["finished_at"] = fields["heartbeat_at"]
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.save(update_fields=list(fields))
+
+
+def _train(run: TrainingRun, progress: bool) -> None:
+    pks = list(
+        Paper.objects.order_by("-announced", "-pk").values_list("pk", flat=True)[
+            : settings.ML_TRAIN_MAX_PAPERS
+        ]
+    )
+    if len(pks) < settings.ML_MIN_TRAIN_PAPERS:
+        raise NotEnoughPapers(
+            f"training needs at least {settings.ML_MIN_TRAIN_PAPERS} papers, "
+            f"the database has {len(pks)}"
+        )
+    pks.sort()
+    encoder = TextEncoder(settings.ML_ENCODER, batch_size=settings.ML_ENCODE_BATCH_SIZE)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    embedded = 0
+    bar = tqdm(total=len(pks), desc="embedding", unit="paper", disable=not progress)
+    for start in range(0, len(pks), _EMBED_BATCH):
+        batch = list(Paper.objects.filter(pk__in=pks[start : start + _EMBED_BATCH]).only(*_FIELDS))
+        embedded += embed_missing(batch, encoder)
+        bar.update(len(batch))
+        _save(run, n_papers=len(pks), n_embedded=embedded)
+    bar.close()
+    timings["embed_s"] = round(time.perf_counter() - started, 1)
+
+    papers = list(Paper.objects.filter(pk__in=pks).order_by("pk").only(*_FIELDS))
+    raw, found = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
+    papers = [p for p, ok in zip(papers, found, strict=True) if ok]
+    artifacts = train_artifacts(
+        [paper_text(p.title, p.abstract) for p in papers],
+        [p.category_codes if p.categories_complete else None for p in papers],
+        vectors=raw[found],
+        encoder=encoder,
+    )
+    path = install(artifacts)
+    timings.update(artifacts.trained.get("timings", {}))
+    timings["total_s"] = round(time.perf_counter() - started, 1)
+    stats = {
+        "path": str(path),
+        "timings": timings,
+        "n_labelled": artifacts.trained["n_labelled"],
+        "classes": len(artifacts.trained["classes"]),
+    }
+    _save(run, status=Status.SUCCEEDED, version=artifacts.version, stats=stats)
+    logger.info("trained model artifacts %s on %d papers", artifacts.version, len(papers))
