@@ -1,13 +1,19 @@
-"""Atom feeds of category lists (feed readers subscribe to a daily list)."""
+"""Atom feeds of category lists and of saved searches, for feed readers."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
+from papers.library.models import SavedSearch
 from papers.listing import BadListSpec, ListSpec, UnknownCategory
 from papers.models import Paper
+from search.backends.base import SearchUnavailable, Sort
+from search.service import run_search
 
 FEED_SIZE = 200
 
@@ -19,7 +25,8 @@ class PaperFeed(Feed):
         return paper.title
 
     def item_description(self, paper: Paper) -> str:
-        return paper.abstract
+        # Atom sends this as <summary type="html">: escaped, the abstract stays text in readers.
+        return escape(paper.abstract)
 
     def item_link(self, paper: Paper) -> str:
         return paper.get_absolute_url()
@@ -62,3 +69,39 @@ class CategoryFeed(PaperFeed):
 
     def items(self, spec: ListSpec):
         return spec.papers().exclude(announced=None).order_by("-announced", "-arxiv_id")[:FEED_SIZE]
+
+
+class SavedSearchFeed(PaperFeed):
+    """The newest papers matching a saved search; the unguessable token stands in for a login."""
+
+    def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except SearchUnavailable:
+            response = HttpResponse(
+                "Search is unavailable; try again shortly.\n", status=503, content_type="text/plain"
+            )
+            response["Retry-After"] = "300"
+            return response
+
+    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
+        return get_object_or_404(SavedSearch, feed_token=token)
+
+    def title(self, saved: SavedSearch) -> str:
+        return f"{saved.name} · Cool Papers"
+
+    def link(self, saved: SavedSearch) -> str:
+        return saved.search_url()
+
+    def subtitle(self, saved: SavedSearch) -> str:
+        where = f" in {saved.categories.replace(',', ', ')}" if saved.categories else ""
+        return f"Newest papers matching {saved.query or 'anything'}{where}."
+
+    def items(self, saved: SavedSearch) -> list[Paper]:
+        result = run_search(
+            saved.query,
+            categories=saved.category_codes,
+            sort=Sort.NEWEST,
+            page_size=min(FEED_SIZE, settings.SEARCH_MAX_PAGE_SIZE),
+        )
+        return [row.paper for row in result.rows]

@@ -4,11 +4,13 @@ from django.urls import include, path, re_path
 from papers import views
 from papers.api import arxiv_compat
 from papers.api.endpoints import api
-from papers.feeds import CategoryFeed
+from papers.feeds import CategoryFeed, SavedSearchFeed
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("search", views.search_page, name="search"),
+    # Feed readers cannot log in: the saved search's unguessable token is the credential.
+    path("search/feed/<str:token>", SavedSearchFeed(), name="saved_search_feed"),
     path("arxiv/<str:spec>", views.category_list, name="category_list"),
     path("arxiv/<str:spec>/feed", CategoryFeed(), name="category_feed"),
     # Old-style ids contain a slash (hep-th/9901001).

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.library.keywords import KeywordFilter
+from papers.library.models import SavedSearch
 from papers.library.reader import reader_context
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Author, Category, Paper
@@ -147,6 +148,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             date_to=parse_date(context["date_to"], "to"),
             sort=context["sort"],
             page=page,
+            suggest=True,
             rerank=context["rank"] != "bm25",
         )
     except (BadSearchRequest, ResultWindowError) as exc:
@@ -158,6 +160,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return redirect("paper", arxiv_id=result.arxiv_id)
     papers = [row.paper for row in result.rows]
     context.update(result=result, **reader_context(request, papers))
+    if request.user.is_authenticated:
+        context["saved_search"] = SavedSearch.matching(request.user, query, context["cat"])
+        context["save_name"] = SavedSearch.default_name(
+            SavedSearch.clean_query(query), SavedSearch.clean_categories(context["cat"])
+        )
     return render(request, "papers/search.html", context)
 
 

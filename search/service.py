@@ -32,6 +32,7 @@ class SearchPage:
     rows: list[ResultRow] = field(default_factory=list)
     notices: tuple[str, ...] = ()
     arxiv_id: str | None = None  # the query named this paper
+    suggestion: str | None = None  # the query with misspelt words corrected
     reranked: bool = False  # the top results are in hybrid (BM25 + vector) order
 
     @property
@@ -59,9 +60,12 @@ def run_search(
     sort: str = Sort.RELEVANCE,
     page: int = 1,
     page_size: int = 25,
+    suggest: bool = False,
     rerank: bool = True,
 ) -> SearchPage:
     """Run a search and return one page of results with their papers.
+
+    With `suggest`, the first page also carries a corrected query when a word looks misspelt.
 
     Raises BadSearchRequest, search.backends.base.ResultWindowError (past the window) and
     SearchUnavailable (the engine is down); callers turn them into 400 / 503.
@@ -79,7 +83,8 @@ def run_search(
     started = time.perf_counter()
     parsed = parse_query(query)
     filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to)
-    results = get_search_backend().search(parsed, filters, sort)
+    backend = get_search_backend()
+    results = backend.search(parsed, filters, sort)
     start, stop = (page - 1) * page_size, page * page_size
     hits = None
     if rerank and results.request.sort == Sort.RELEVANCE and results.arxiv_id is None:
@@ -90,6 +95,9 @@ def run_search(
     reranked = hits is not None
     if hits is None:
         hits = results[start:stop]
+    suggestion = None
+    if suggest and page == 1 and parsed.arxiv_id is None:
+        suggestion = backend.suggest(query)
     papers = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
     rows = [ResultRow(h, papers[h.arxiv_id]) for h in hits if h.arxiv_id in papers]
     return SearchPage(
@@ -101,5 +109,6 @@ def run_search(
         rows=rows,
         notices=results.notices,
         arxiv_id=results.arxiv_id,
+        suggestion=suggestion,
         reranked=reranked,
     )

@@ -133,6 +133,7 @@ def search(request, params: Query[SearchParams]):
             sort=params.sort,
             page=params.page,
             page_size=params.page_size,
+            suggest=True,
             rerank=params.rerank,
         )
     except (BadSearchRequest, ResultWindowError) as exc:
@@ -146,6 +147,7 @@ def search(request, params: Query[SearchParams]):
         page_size=result.page_size,
         took_ms=result.took_ms,
         notices=list(result.notices),
+        suggestion=result.suggestion,
         reranked=result.reranked,
         results=[_search_result(row) for row in result.rows],
     )

@@ -119,6 +119,9 @@ class SearchResponse(Schema):
     page_size: int
     took_ms: float
     notices: list[str]
+    suggestion: str | None = Field(
+        None, description="The query with misspelt words corrected (first page only), if any."
+    )
     reranked: bool = Field(description="True when the top results are in hybrid order")
     results: list[SearchResult]
 

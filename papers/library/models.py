@@ -4,9 +4,12 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from papers.models import Paper
+from search.query import canonical_category
 
 
 class Mark(models.Model):
@@ -40,6 +43,8 @@ def _feed_token() -> str:
 
 
 class SavedSearch(models.Model):
+    """A query (and category filter) a reader keeps, to run again or follow as an Atom feed."""
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
     )
@@ -55,6 +60,47 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def matching(cls, user, query: str, categories: str) -> "SavedSearch | None":
+        """The reader's saved search for this query and category filter, if they saved it."""
+        return cls.objects.filter(
+            user=user, query=cls.clean_query(query), categories=cls.clean_categories(categories)
+        ).first()
+
+    @staticmethod
+    def clean_query(text: str) -> str:
+        return " ".join(text.split())
+
+    @staticmethod
+    def clean_categories(text: str) -> str:
+        """`cs.cl  cs.LG,` -> `cs.CL,cs.LG`: the codes as the search page reads them."""
+        codes = (canonical_category(c) for c in text.replace(" ", ",").split(",") if c)
+        return ",".join(dict.fromkeys(codes))
+
+    @staticmethod
+    def default_name(query: str, categories: str) -> str:
+        """The query, and the categories when there are some, cut to fit the name field."""
+        if query and categories:
+            name = f"{query} in {categories.replace(',', ', ')}"
+        else:
+            name = query or categories.replace(",", ", ")
+        limit = SavedSearch._meta.get_field("name").max_length
+        return name if len(name) <= limit else name[: limit - 1] + "…"
+
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        return tuple(c for c in self.categories.split(",") if c)
+
+    def search_url(self) -> str:
+        """The search page running this search."""
+        params = {"q": self.query}
+        if self.categories:
+            params["cat"] = self.categories
+        return reverse("search") + "?" + urlencode(params)
+
+    def feed_url(self) -> str:
+        return reverse("saved_search_feed", args=[self.feed_token])
 
 
 class KeywordPreferences(models.Model):

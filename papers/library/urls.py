@@ -14,6 +14,17 @@ urlpatterns = [
     path("for-you", views.for_you, name="for_you"),
     path("library/export.bib", views.library_bibtex, name="library_bibtex"),
     path("library/export.json", views.library_json, name="library_json"),
+    path("library/searches", views.saved_searches, name="saved_searches"),
+    path(
+        "library/searches/<int:pk>/rename",
+        views.rename_saved_search,
+        name="rename_saved_search",
+    ),
+    path(
+        "library/searches/<int:pk>/delete",
+        views.delete_saved_search,
+        name="delete_saved_search",
+    ),
     path("keywords", views.keyword_preferences, name="keywords"),
     path("account", views.account, name="account"),
 ]

@@ -1,10 +1,13 @@
-"""Marks, the library page and its exports, keyword preferences, sign-up."""
+"""Marks, the library page and its exports, saved searches, keyword preferences, sign-up."""
 
 import json
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,9 +16,10 @@ from django.views.decorators.http import require_POST
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.bibtex import paper_bibtex
 from papers.library.keywords import KeywordFilter, parse_keyword_list
-from papers.library.models import ApiToken, Mark
+from papers.library.models import ApiToken, Mark, SavedSearch
 from papers.library.reader import reader_context
 from papers.models import Paper
+from papers.views import bad_request
 
 
 def _back(request: HttpRequest, default: str = "/") -> str:
@@ -101,6 +105,80 @@ def library_json(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = 'attachment; filename="library.json"'
     return response
+
+
+class SavedSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=SavedSearch._meta.get_field("query").max_length)
+    cat = forms.CharField(
+        required=False, max_length=SavedSearch._meta.get_field("categories").max_length
+    )
+    name = forms.CharField(
+        required=False, max_length=SavedSearch._meta.get_field("name").max_length
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["q"] = SavedSearch.clean_query(data.get("q", ""))
+        data["cat"] = SavedSearch.clean_categories(data.get("cat", ""))
+        if not (data["q"] or data["cat"]):
+            raise forms.ValidationError("a saved search needs a query or a category")
+        data["name"] = data.get("name", "").strip() or SavedSearch.default_name(
+            data["q"], data["cat"]
+        )
+        return data
+
+
+def _form_error(form: forms.Form) -> str:
+    return "; ".join(
+        " ".join(errors) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(errors)}"
+        for field, errors in form.errors.items()
+    )
+
+
+@login_required
+def saved_searches(request: HttpRequest) -> HttpResponse:
+    """The reader's saved searches (GET), or save one from the search page (POST)."""
+    if request.method == "POST":
+        form = SavedSearchForm(request.POST)
+        if not form.is_valid():
+            return bad_request(request, _form_error(form))
+        data = form.cleaned_data
+        saved, created = SavedSearch.objects.get_or_create(
+            user=request.user,
+            query=data["q"],
+            categories=data["cat"],
+            defaults={"name": data["name"]},
+        )
+        if created:
+            messages.success(request, f"Saved “{saved.name}”.")
+        else:
+            messages.info(request, f"Already saved as “{saved.name}”.")
+        return redirect(saved.search_url())
+    searches = SavedSearch.objects.filter(user=request.user)
+    return render(request, "library/saved_searches.html", {"searches": searches})
+
+
+@login_required
+@require_POST
+def rename_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedSearch, pk=pk, user=request.user)
+    form = SavedSearchForm(
+        {"q": saved.query, "cat": saved.categories, "name": request.POST.get("name", "")}
+    )
+    if not form.is_valid():
+        return bad_request(request, _form_error(form))
+    saved.name = form.cleaned_data["name"]
+    saved.save(update_fields=["name"])
+    return redirect("saved_searches")
+
+
+@login_required
+@require_POST
+def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedSearch, pk=pk, user=request.user)
+    saved.delete()
+    messages.success(request, f"Deleted “{saved.name}”.")
+    return redirect("saved_searches")
 
 
 def keyword_preferences(request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,7 @@ from papers.models import Paper
 from search.documents import PaperDocument, iter_paper_documents, paper_document
 from search.highlight import Highlighter
 from search.query import ParsedQuery, SearchFilters, parse_query
+from search.spelling import CloseWords, WordCounts, corrected_query
 
 
 class SearchError(Exception):
@@ -277,6 +278,13 @@ class SearchBackend(ABC):
             return []
         return self._candidates(self._request(query, filters), limit)
 
+    def suggest(self, query: str) -> str | None:
+        """The query with misspelt words corrected from the indexed titles and abstracts, if any.
+
+        See search.spelling for which words are corrected, and how.
+        """
+        return corrected_query(query, self._word_counts, self._close_words)
+
     @abstractmethod
     def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage: ...
 
@@ -288,6 +296,15 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]: ...
+
+    @abstractmethod
+    def _word_counts(self, words: list[str]) -> WordCounts:
+        """The number of papers, and how many have each (lowercase) word in title or abstract."""
+
+    @abstractmethod
+    def _close_words(self, words: list[str]) -> CloseWords:
+        """For each word, the title and abstract words within spelling.MAX_EDITS edits of it
+        that share its first letter, with the number of papers containing them."""
 
     @staticmethod
     def _request(

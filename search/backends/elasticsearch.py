@@ -31,10 +31,17 @@ from search.backends.base import (
     Sort,
     unbonused,
 )
-from search.backends.elasticsearch_query import compile_query, facets_body, search_body
+from search.backends.elasticsearch_query import (
+    close_words_body,
+    compile_query,
+    facets_body,
+    search_body,
+    word_counts_body,
+)
 from search.documents import PaperDocument
 from search.highlight import Highlighter
 from search.query import STOPWORDS, archive_of
+from search.spelling import CloseWords, WordCounts
 
 
 def index_body() -> dict[str, Any]:
@@ -277,3 +284,25 @@ class ElasticsearchBackend(SearchBackend):
         if response is None:
             return []
         return [Candidate(hit["_id"], hit["_score"]) for hit in response["hits"]["hits"]]
+
+    def _word_counts(self, words: list[str]) -> WordCounts:
+        response = self._search(word_counts_body(words))
+        if response is None:
+            return WordCounts(0, {})
+        buckets = response["aggregations"]["words"]["buckets"]
+        counts = {word: buckets[word]["doc_count"] for word in words}
+        return WordCounts(response["hits"]["total"]["value"], counts)
+
+    def _close_words(self, words: list[str]) -> CloseWords:
+        response = self._search(close_words_body(words))
+        if response is None:
+            return {}
+        suggestions = response.get("suggest", {})
+        return {
+            word: {
+                option["text"]: option["freq"]
+                for entry in suggestions.get(f"w{i}", [])
+                for option in entry["options"]
+            }
+            for i, word in enumerate(words)
+        }

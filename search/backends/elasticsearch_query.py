@@ -20,10 +20,14 @@ from search.query import (
     Phrase,
     SearchFilters,
 )
+from search.spelling import MAX_EDITS, MIN_WORD_LENGTH
 
 TEXT_FIELDS = {ALL: "text", TITLE: "title", ABSTRACT: "abstract", KEYWORDS: "keywords"}
 SOURCE_FIELDS = ["arxiv_id", "title", "abstract"]
 FACET_SIZE = 1000
+# Unstemmed title and abstract words: the vocabulary spelling suggestions come from.
+VOCABULARY_FIELD = "text.exact"
+CLOSE_WORDS_SIZE = 10
 
 Json = dict[str, Any]
 
@@ -123,3 +127,37 @@ def facets_body(query: Json) -> Json:
             "years": {"terms": {"field": "year", "size": FACET_SIZE}},
         },
     }
+
+
+def word_counts_body(words: list[str]) -> Json:
+    """How many papers there are, and how many contain each word (one filters bucket each)."""
+    return {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"match_all": {}},
+        "aggs": {
+            "words": {"filters": {"filters": {w: {"term": {VOCABULARY_FIELD: w}} for w in words}}}
+        },
+    }
+
+
+def close_words_body(words: list[str]) -> Json:
+    """A term suggester per word (named w0, w1, ...) listing indexed words a few edits away."""
+    suggest = {
+        f"w{i}": {
+            "text": word,
+            "term": {
+                "field": VOCABULARY_FIELD,
+                "suggest_mode": "always",
+                "max_edits": MAX_EDITS,
+                "prefix_length": 1,
+                "min_word_length": MIN_WORD_LENGTH,
+                "string_distance": "damerau_levenshtein",
+                "size": CLOSE_WORDS_SIZE,
+                # The default leaves out words in over 1% of papers; callers ask about rare ones.
+                "max_term_freq": 2**31 - 1,
+            },
+        }
+        for i, word in enumerate(words)
+    }
+    return {"size": 0, "track_total_hits": False, "suggest": suggest}

@@ -19,6 +19,8 @@ from typing import Any
 
 import tantivy
 from django.conf import settings
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from tantivy import Document, Index, Order, Schema, SchemaBuilder
 
 from papers.models import Paper
@@ -40,10 +42,13 @@ from search.backends.tantivy_query import TantivyQueryCompiler
 from search.documents import PaperDocument
 from search.highlight import Highlighter
 from search.query import archive_of
+from search.spelling import MAX_EDITS, CloseWords, WordCounts
 
 # Bump when the schema or analyzers change: an index of another version must be rebuilt.
 SCHEMA_VERSION = 1
 FACET_SIZE = 1000
+# Unstemmed title and abstract words: the vocabulary spelling suggestions come from.
+VOCABULARY_FIELD = "text_exact"
 
 
 def build_schema() -> Schema:
@@ -316,3 +321,24 @@ class TantivyBackend(SearchBackend):
             Candidate(searcher.doc(address).get_first("arxiv_id"), score)
             for score, address in result.hits
         ]
+
+    def _word_counts(self, words: list[str]) -> WordCounts:
+        searcher = self.searcher()
+        if searcher is None:
+            return WordCounts(0, {})
+        counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
+        return WordCounts(searcher.num_docs, counts)
+
+    def _close_words(self, words: list[str]) -> CloseWords:
+        searcher = self.searcher()
+        if searcher is None:
+            return {}
+        out: CloseWords = {}
+        for word in words:
+            # The term dictionary is sorted: one prefix walk reads the words starting alike.
+            terms = dict(searcher.terms_with_prefix(VOCABULARY_FIELD, word[0]))
+            near = process.extract(
+                word, list(terms), scorer=OSA.distance, score_cutoff=MAX_EDITS, limit=None
+            )
+            out[word] = {term: terms[term] for term, _, _ in near}
+        return out

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import User
 
 from papers.ingest.upsert import upsert_records
 from papers.library.models import Mark
@@ -104,3 +105,19 @@ def test_a_keyword_filter_hides_papers_and_can_be_switched_off(page, live_server
     assert page.locator("mark").first.text_content().lower() == "diffusion"
     page.click("text=show all")
     assert page.locator("article.paper").count() == 2
+
+
+def test_a_reader_saves_a_search_and_runs_it_from_the_list(page, live_server, papers):
+    get_search_backend().rebuild()
+    User.objects.create_user("ada", password="correct-horse-battery-9")
+    page.goto(f"{live_server.url}/accounts/login/?next=/search%3Fq%3Dlanguge%2Bmodels")
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", "correct-horse-battery-9")
+    page.click("button[type=submit]")
+    page.click("text=language models")  # did you mean
+    page.click("text=Save this search")
+    page.wait_for_selector("text=Saved as")
+    page.click("header >> text=Searches")
+    page.click("ul.saved-searches a.name")
+    assert page.locator("article.paper h2").first.inner_text() == "Language models that plan"
+    assert page.locator("form.search input[name=q]").input_value() == "language models"

@@ -71,6 +71,24 @@ def test_no_results_says_so_and_suggests_what_to_try(client, indexed):
     assert "No papers match" in page
 
 
+def test_a_misspelt_word_gets_a_did_you_mean_link_keeping_the_filters(client, indexed):
+    page = client.get("/search", {"q": "whitenign", "cat": "cs.CL", "page": "1"})
+    link = '?q=whitening&amp;cat=cs.CL&amp;page=1"><em>whitening</em></a>?'
+    assert f'Did you mean <a href="{link}' in page.content.decode()
+    assert "Did you mean" not in client.get("/search", {"q": "whitening"}).content.decode()
+
+
+def test_suggestions_keep_the_rest_of_the_query_as_text(client, indexed):
+    page = client.get("/search", {"q": 'whitenign "<script>x</script>"'}).content.decode()
+    assert "<em>whitening &quot;&lt;script&gt;x&lt;/script&gt;&quot;</em>" in page
+    assert "<script>x" not in page
+
+
+def test_the_api_offers_the_suggestion_too(client, indexed):
+    assert client.get("/api/v1/search", {"q": "retreival"}).json()["suggestion"] == "retrieval"
+    assert client.get("/api/v1/search", {"q": "retrieval"}).json()["suggestion"] is None
+
+
 def test_titles_with_html_stay_text_in_highlights(client, indexed):
     page = client.get("/search", {"q": "retrieval"}).content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page

@@ -28,6 +28,7 @@ def test_empty_index_finds_nothing_without_error(backend):
     assert results[:10] == []
     assert backend.facets("deep").categories == {}
     assert backend.candidates("deep") == []
+    assert backend.suggest("nueral") is None
 
 
 def test_plain_words_match_title_or_abstract(indexed):
@@ -271,3 +272,23 @@ def test_stop_words_alone_still_search(indexed):
 def test_candidates_are_capped_for_rerankers(indexed, settings):
     settings.SEARCH_MAX_CANDIDATES = 2
     assert len(indexed.candidates("networks", limit=500)) == 2
+
+
+def test_suggest_corrects_misspelt_words_from_titles_and_abstracts(indexed):
+    assert indexed.suggest("nueral netwroks") == "neural networks"
+    assert indexed.suggest("surfce codes") == "surface codes"
+    assert indexed.suggest("Qubtis") == "Qubits"
+
+
+def test_suggest_leaves_known_words_and_words_without_neighbours_alone(indexed):
+    assert indexed.suggest("neural networks") is None
+    assert indexed.suggest("zebrafish") is None
+    assert indexed.suggest("") is None
+
+
+def test_suggest_keeps_fields_exclusions_ids_and_math_as_typed(indexed):
+    phrase = indexed.suggest('ti:atention "graph nueral networks"')
+    assert phrase == 'ti:atention "graph neural networks"'
+    assert indexed.suggest("au:vaswanni -nueral cat:cs.LG NOT qubtis") is None
+    assert indexed.suggest("arXiv:2503.00003") is None
+    assert indexed.suggest("$nueral$ residul") == "$nueral$ residual"

@@ -58,6 +58,8 @@ def test_nasty_queries_give_results_not_errors(indexed, text):
     indexed.facets(text)
     indexed.candidates(text, limit=5)
     indexed.search(text, sort="newest")[:5]
+    suggestion = indexed.suggest(text)
+    assert suggestion is None or isinstance(suggestion, str)
 
 
 @given(st.text(max_size=300))
@@ -95,3 +97,5 @@ def test_backends_answer_any_query(indexed, text):
     for hit in hits:
         assert "<script" not in hit.highlights["title"]
     assert sum(indexed.facets(text).years.values()) <= total
+    suggestion = indexed.suggest(text)
+    assert suggestion is None or suggestion != text

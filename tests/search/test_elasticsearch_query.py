@@ -4,7 +4,13 @@ import datetime as dt
 
 from search.backends.base import ALL_TERMS_BONUS
 from search.backends.elasticsearch import index_body
-from search.backends.elasticsearch_query import compile_query, facets_body, search_body
+from search.backends.elasticsearch_query import (
+    close_words_body,
+    compile_query,
+    facets_body,
+    search_body,
+    word_counts_body,
+)
 from search.query import SearchFilters, parse_query
 
 NO_FILTERS = SearchFilters()
@@ -195,3 +201,39 @@ def test_mapping_has_stemmed_fields_with_exact_subfields():
     assert mapping["title"]["copy_to"] == mapping["abstract"]["copy_to"] == ["text"]
     assert mapping["categories"] == {"type": "keyword"}
     assert mapping["announced"]["type"] == "date"
+
+
+def test_word_counts_are_one_filters_bucket_per_word_on_unstemmed_text():
+    assert word_counts_body(["nueral", "graph"]) == {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"match_all": {}},
+        "aggs": {
+            "words": {
+                "filters": {
+                    "filters": {
+                        "nueral": {"term": {"text.exact": "nueral"}},
+                        "graph": {"term": {"text.exact": "graph"}},
+                    }
+                }
+            }
+        },
+    }
+
+
+def test_close_words_are_a_term_suggester_per_word_within_two_edits():
+    body = close_words_body(["nueral", "grpah"])
+    assert body["size"] == 0 and list(body["suggest"]) == ["w0", "w1"]
+    assert body["suggest"]["w1"] == {
+        "text": "grpah",
+        "term": {
+            "field": "text.exact",
+            "suggest_mode": "always",
+            "max_edits": 2,
+            "prefix_length": 1,
+            "min_word_length": 4,
+            "string_distance": "damerau_levenshtein",
+            "size": 10,
+            "max_term_freq": 2**31 - 1,
+        },
+    }
