@@ -3,9 +3,9 @@
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import escape
 
 from django.http import HttpRequest
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 SESSION_KEY = "keyword_preferences"
@@ -70,8 +70,10 @@ class KeywordFilter:
 
     def mark(self, text: str) -> SafeString:
         """HTML-escaped text with <mark> around highlighted keywords, never inside math."""
-        if self._highlight is None:
-            return escape(text)
+        # Lists mark every title, abstract and key phrase: most have nothing to highlight, and
+        # the standard library's escape() skips django's lazy-string wrapper around it.
+        if self._highlight is None or not self._highlight.search(text):
+            return mark_safe(escape(text))  # noqa: S308 - escaped
         parts = []
         for i, piece in enumerate(_MATH.split(text)):
             if i % 2:  # odd pieces are the math the split kept
