@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.entries import entries_context
 from papers.library.keywords import KeywordFilter
-from papers.library.reader import reader_context
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Author, Category, Paper
 
@@ -83,7 +83,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             "previous": previous,
             "following": following,
             "categories": Category.objects.filter(code__in=parsed.codes),
-            **reader_context(request, papers, keywords),
+            **entries_context(request, papers, keywords),
         },
     )
 
@@ -97,14 +97,14 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    context = {"paper": paper, "single": [paper], **reader_context(request, [paper])}
+    context = {"paper": paper, **entries_context(request, [paper])}
     return render(request, "papers/paper.html", context)
 
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     author = get_object_or_404(Author, key=key)
     papers = list(author.papers.order_by("-announced", "-arxiv_id")[:LIST_PAGE_LIMIT])
-    context = {"author": author, "papers": papers, **reader_context(request, papers)}
+    context = {"author": author, "papers": papers, **entries_context(request, papers)}
     return render(request, "papers/author.html", context)
 
 
@@ -146,8 +146,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return HttpResponse(html, status=503)
     if result.arxiv_id and Paper.objects.filter(arxiv_id=result.arxiv_id).exists():
         return redirect("paper", arxiv_id=result.arxiv_id)
-    papers = [row.paper for row in result.rows]
-    context.update(result=result, **reader_context(request, papers))
+    listed = entries_context(request, [row.paper for row in result.rows])
+    results = list(zip(result.rows, listed["entries"], strict=True))
+    context.update(listed, result=result, results=results)
     return render(request, "papers/search.html", context)
 
 

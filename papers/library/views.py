@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.bibtex import paper_bibtex
+from papers.entries import entries_context
 from papers.library.keywords import KeywordFilter, parse_keyword_list
 from papers.library.models import ApiToken, Mark
-from papers.library.reader import reader_context
 from papers.models import Paper
 
 
@@ -71,7 +71,7 @@ def _starred(request: HttpRequest):
 def library(request: HttpRequest) -> HttpResponse:
     papers = list(_starred(request))
     return render(
-        request, "library/library.html", {"papers": papers, **reader_context(request, papers)}
+        request, "library/library.html", {"papers": papers, **entries_context(request, papers)}
     )
 
 

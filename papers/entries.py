@@ -1,0 +1,112 @@
+"""Papers as entries of a list (templates/papers/_entries.html), their HTML pieces built here.
+
+A daily list shows a couple of hundred papers with a dozen links each. Looping over authors and
+categories in the template cost about 0.3 ms a paper; building the same links here costs a small
+fraction of that, and the template keeps the markup around them. Everything taken from a paper is
+escaped here: titles, abstracts and names can hold markup.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from html import escape  # django.utils.html.escape is this plus a SafeString wrapper
+from urllib.parse import quote
+
+from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from papers.library.keywords import KeywordFilter
+from papers.library.reader import reader_context
+from papers.models import Paper, author_key
+
+
+def entries_context(
+    request: HttpRequest,
+    papers: Sequence[Paper],
+    keywords: KeywordFilter | None = None,
+) -> dict:
+    """The reader's context (reader_context) plus `entries`, for pages including _entries.html."""
+    context = reader_context(request, papers, keywords)
+    context["entries"] = paper_entries(papers, context["keywords"], context["marks"]["star"])
+    return context
+
+
+def paper_entries(
+    papers: Iterable[Paper],
+    keywords: KeywordFilter,
+    starred: set[int] | frozenset[int] = frozenset(),
+) -> list[dict]:
+    """One dict per paper, values escaped or safe HTML."""
+    # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.
+    return [
+        {
+            "id": paper.arxiv_id,
+            "url": paper.get_absolute_url(),
+            "star_url": star_url(paper.arxiv_id),
+            "starred": paper.pk in starred,
+            "title": keywords.mark(paper.title),
+            "abstract": keywords.mark(paper.abstract),
+            "authors": author_links(paper.author_names),
+            "meta": meta_line(paper),
+        }
+        for paper in papers
+    ]
+
+
+# Link builders. Building the paths directly is several times faster than reverse();
+# tests/papers/test_browser_views.py checks they equal what reverse() gives.
+def author_url(name: str) -> str:
+    """The author page of a name as printed on a paper."""
+    return "/author/" + _quote(author_key(name))
+
+
+def category_url(code: str) -> str:
+    return "/arxiv/" + code
+
+
+def star_url(arxiv_id: str) -> str:
+    """Where the star button posts (papers.library.views.toggle_mark)."""
+    return f"/paper/{arxiv_id}/mark/star"
+
+
+# Most names are plain ASCII words: quote() would give the same, more slowly.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~ -]*")
+
+
+def _quote(text: str, safe: str = "/") -> str:
+    """urllib.parse.quote(text, safe), fast for plain words and spaces."""
+    if _PLAIN.fullmatch(text):
+        return text.replace(" ", "%20")
+    return quote(text, safe=safe)
+
+
+# HTML pieces. quote() leaves only characters that need no escaping in an attribute.
+def author_links(names: Iterable[str]) -> SafeString:
+    """The names, comma separated, each a link to the author's page."""
+    links = (f'<a href="{author_url(name)}">{escape(name)}</a>' for name in names)
+    return mark_safe(", ".join(links))  # noqa: S308 - names escaped, paths percent-encoded
+
+
+def meta_line(paper: Paper) -> SafeString:
+    """The arXiv and PDF links, the categories and the day the paper was announced."""
+    parts = [
+        f'<a class="id" href="{escape(paper.abs_url)}">arXiv:{escape(paper.arxiv_id)}</a>',
+        f' · <a href="{escape(paper.pdf_url)}">PDF</a> ',
+        category_links(paper.category_codes),
+    ]
+    if paper.announced:
+        parts.append(f" · {paper.announced.isoformat()}")
+    return mark_safe("".join(parts))  # noqa: S308 - built from escaped pieces
+
+
+def category_links(codes: Sequence[str]) -> SafeString:
+    """The paper's arXiv categories, primary first."""
+    links = []
+    for position, code in enumerate(codes):
+        code = escape(code)
+        if position == 0:
+            links.append(
+                f'<a class="cat primary" href="/arxiv/{code}" title="primary category">{code}</a>'
+            )
+        else:
+            links.append(f'<a class="cat" href="/arxiv/{code}">{code}</a>')
+    return mark_safe("".join(links))  # noqa: S308 - every code escaped
