@@ -3,7 +3,7 @@
 A daily list shows a couple of hundred papers with a dozen links each. Looping over authors and
 categories in the template cost about 0.3 ms a paper; building the same links here costs a small
 fraction of that, and the template keeps the markup around them. Everything taken from a paper is
-escaped here: titles, abstracts and names can hold markup.
+escaped here: titles, abstracts, names and keywords can hold markup.
 """
 
 import re
@@ -17,16 +17,25 @@ from django.utils.safestring import SafeString, mark_safe
 from papers.library.keywords import KeywordFilter
 from papers.library.reader import reader_context
 from papers.models import Paper, author_key
+from papers.taxonomy import CATEGORIES
+
+# What an entry of a list shows of the enrichment; the paper page shows all of it.
+LIST_TAGS = 3
+LIST_KEYWORDS = 5
 
 
 def entries_context(
     request: HttpRequest,
     papers: Sequence[Paper],
     keywords: KeywordFilter | None = None,
+    *,
+    full: bool = False,
 ) -> dict:
     """The reader's context (reader_context) plus `entries`, for pages including _entries.html."""
     context = reader_context(request, papers, keywords)
-    context["entries"] = paper_entries(papers, context["keywords"], context["marks"]["star"])
+    context["entries"] = paper_entries(
+        papers, context["keywords"], context["marks"]["star"], full=full
+    )
     return context
 
 
@@ -34,8 +43,11 @@ def paper_entries(
     papers: Iterable[Paper],
     keywords: KeywordFilter,
     starred: set[int] | frozenset[int] = frozenset(),
+    *,
+    full: bool = False,
 ) -> list[dict]:
-    """One dict per paper, values escaped or safe HTML."""
+    """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
+    n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
     # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.
     return [
         {
@@ -47,6 +59,7 @@ def paper_entries(
             "abstract": keywords.mark(paper.abstract),
             "authors": author_links(paper.author_names),
             "meta": meta_line(paper),
+            "topics": topics(paper.tags[:n_tags], paper.keywords[:n_keywords], keywords),
         }
         for paper in papers
     ]
@@ -68,7 +81,13 @@ def star_url(arxiv_id: str) -> str:
     return f"/paper/{arxiv_id}/mark/star"
 
 
-# Most names are plain ASCII words: quote() would give the same, more slowly.
+def keyword_search_url(phrase: str) -> str:
+    """The search for papers with this key phrase: `kw:"..."` (see search/query.py)."""
+    unquoted = phrase.replace('"', " ")  # a quote inside would end the phrase early
+    return "/search?q=kw%3A%22" + _quote(unquoted, safe="") + "%22"
+
+
+# Most names and phrases are plain ASCII words: quote() would give the same, more slowly.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~ -]*")
 
 
@@ -110,3 +129,42 @@ def category_links(codes: Sequence[str]) -> SafeString:
         else:
             links.append(f'<a class="cat" href="/arxiv/{code}">{code}</a>')
     return mark_safe("".join(links))  # noqa: S308 - every code escaped
+
+
+def topics(tags: Sequence[Sequence], phrases: Sequence[str], keywords: KeywordFilter) -> SafeString:
+    """The enrichment's line: predicted categories, then key phrases; "" before enrichment."""
+    if not tags and not phrases:
+        return SafeString()
+    parts = ['<p class="topics">']
+    if tags:
+        title = "Categories predicted from the title and abstract"
+        parts.append(f'<span class="tags" title="{title}">{tag_links(tags)}</span> ')
+    if phrases:
+        parts.append(f'<span class="keywords">{keyword_links(phrases, keywords)}</span>')
+    parts.append("</p>")
+    return mark_safe("".join(parts))  # noqa: S308 - built from the escaped pieces below
+
+
+def tag_links(tags: Iterable[Sequence]) -> SafeString:
+    """Predicted `[category, confidence]` pairs as `cs.LG 92%`, the category's name in a title."""
+    links = []
+    for code, confidence in tags:
+        # Floor: a confidence of 0.996 is not certainty, so it shows as 99%.
+        percent = int(float(confidence) * 100)
+        name = escape(CATEGORIES.get(code, code))
+        code = escape(code)
+        title = f"{name} (predicted, {percent}% confidence)"
+        links.append(
+            f'<a class="tag" href="/arxiv/{code}" title="{title}">'
+            f'{code} <span class="confidence">{percent}%</span></a>'
+        )
+    return mark_safe(" ".join(links))  # noqa: S308 - codes and names escaped
+
+
+def keyword_links(phrases: Iterable[str], keywords: KeywordFilter) -> SafeString:
+    """Key phrases, each a link to a search for it, with the reader's highlights marked."""
+    links = (
+        f'<a class="kw" href="{keyword_search_url(phrase)}">{keywords.mark(phrase)}</a>'
+        for phrase in phrases
+    )
+    return mark_safe(" ".join(links))  # noqa: S308 - mark() escapes, the URL is percent-encoded

@@ -97,7 +97,7 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
-    context = {"paper": paper, **entries_context(request, [paper])}
+    context = {"paper": paper, **entries_context(request, [paper], full=True)}
     return render(request, "papers/paper.html", context)
 
 
