@@ -22,6 +22,18 @@ from papers.taxonomy import CATEGORIES
 # What an entry of a list shows of the enrichment; the paper page shows all of it.
 LIST_TAGS = 3
 LIST_KEYWORDS = 5
+# The fields an entry reads: long lists load only these (`.only(*ENTRY_FIELDS)`).
+ENTRY_FIELDS = (
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "author_names",
+    "category_codes",
+    "announced",
+    "tags",
+    "keywords",
+)
 
 
 def entries_context(

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
-from papers.entries import entries_context
+from papers.entries import ENTRY_FIELDS, entries_context
 from papers.library.keywords import KeywordFilter
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Author, Category, Paper
@@ -67,7 +67,8 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
     previous = following = None
     keywords = KeywordFilter.for_request(request)
     if day is not None:
-        papers = list(parsed.papers().filter(announced=day).order_by("-arxiv_id")[:LIST_PAGE_LIMIT])
+        on_day = parsed.papers().filter(announced=day).only(*ENTRY_FIELDS)
+        papers = list(on_day.order_by("-arxiv_id")[:LIST_PAGE_LIMIT])
         if keywords.active and request.GET.get("filter") != "off":
             kept = [p for p in papers if keywords.keeps(p.title, p.abstract)]
             papers, hidden = kept, len(papers) - len(kept)
@@ -103,7 +104,8 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     author = get_object_or_404(Author, key=key)
-    papers = list(author.papers.order_by("-announced", "-arxiv_id")[:LIST_PAGE_LIMIT])
+    by_date = author.papers.only(*ENTRY_FIELDS).order_by("-announced", "-arxiv_id")
+    papers = list(by_date[:LIST_PAGE_LIMIT])
     context = {"author": author, "papers": papers, **entries_context(request, papers)}
     return render(request, "papers/author.html", context)
 

@@ -1,8 +1,10 @@
-"""Entries on lists and paper pages: predicted tags and keywords, shown escaped."""
+"""Entries on lists and paper pages: predicted tags and keywords, escaping, a fixed query count."""
 
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from papers.ingest.upsert import upsert_records
 from papers.models import Paper
@@ -112,3 +114,20 @@ def test_html_in_keywords_and_tags_is_shown_as_text(client, papers):
         assert "<script>" not in entry and "<img" not in entry
         assert "&lt;img src=x onerror=alert(1)&gt;" in entry
         assert "say &quot;hi&quot;</a>" in entry and "kw%3A%22say%20%20hi%20%22" in entry
+
+
+def test_a_daily_list_costs_the_same_queries_whatever_its_length(client, papers):
+    with CaptureQueriesContext(connection) as short:
+        client.get(f"/arxiv/cs.CL?date={DAY}")
+    upsert_records([record(categories=["cs.CL"], announced=DAY) for _ in range(30)])
+    with CaptureQueriesContext(connection) as long:
+        page = client.get(f"/arxiv/cs.CL?date={DAY}")
+    assert b"32 papers" in page.content
+    assert len(long.captured_queries) == len(short.captured_queries)
+
+
+def test_templates_are_compiled_once_not_per_request():
+    from django.template import engines
+    from django.template.loaders.cached import Loader
+
+    assert isinstance(engines["django"].engine.template_loaders[0], Loader)
