@@ -1,13 +1,18 @@
 """Entries on lists and paper pages: predicted tags and keywords, escaping, a fixed query count."""
 
 import datetime as dt
+import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from papers.ingest.upsert import upsert_records
+from papers.library.models import Mark
 from papers.models import Paper
+from search.backends.base import get_search_backend
 
 from .factories import record
 
@@ -88,8 +93,6 @@ def test_lists_show_the_top_tags_and_keywords_and_the_paper_page_all_of_them(cli
 
 
 def test_a_keyword_link_searches_for_papers_with_that_keyword(client, papers):
-    from search.backends.base import get_search_backend
-
     get_search_backend().rebuild()
     response = client.get("/search?q=kw%3A%22contrastive%20loss%22")
     page = response.content.decode()
@@ -131,3 +134,21 @@ def test_templates_are_compiled_once_not_per_request():
     from django.template.loaders.cached import Loader
 
     assert isinstance(engines["django"].engine.template_loaders[0], Loader)
+
+
+def test_the_star_forms_on_a_list_carry_a_working_csrf_token(papers):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(User.objects.create_user("reader", password="a-long-enough-password"))
+    entry = _article(strict.get("/arxiv/cs.CL").content.decode(), ENRICHED)
+    form = re.search(r'<form method="post" action="([^"]+)".*?</form>', entry, re.DOTALL)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form[0]))
+    assert form[1] == f"/paper/{ENRICHED}/mark/star" and fields["csrfmiddlewaretoken"]
+    response = strict.post(form[1], fields)
+    assert response.status_code == 302 and response.url == f"/arxiv/cs.CL#{ENRICHED}"
+    assert Mark.objects.filter(paper__arxiv_id=ENRICHED, kind="star").count() == 1
+
+
+def test_search_pages_set_no_csrf_cookie_for_visitors(client, papers):
+    get_search_backend().rebuild()
+    response = client.get("/search?q=whitening")
+    assert b"Whitening" in response.content and "csrftoken" not in response.cookies
