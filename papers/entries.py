@@ -45,11 +45,16 @@ def entries_context(
     *,
     full: bool = False,
 ) -> dict:
-    """The reader's context (reader_context) plus `entries`, for pages including _entries.html."""
+    """The reader's context (reader_context) plus `entries`, for pages including _entries.html.
+
+    `full` (the paper page) shows every tag and keyword and opens the abstract.
+    """
     context = reader_context(request, papers, keywords)
     context["entries"] = paper_entries(
         papers, context["keywords"], context["marks"]["star"], full=full
     )
+    # Set even when False: a template variable that is missing costs an exception per entry.
+    context["open"] = full
     # Every star form's hidden CSRF field, made once (and only if a form is shown): the
     # {% csrf_token %} tag took about a tenth of a daily list's render time.
     context["csrf_input"] = SimpleLazyObject(lambda: csrf_input(request))

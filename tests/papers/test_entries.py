@@ -152,3 +152,9 @@ def test_search_pages_set_no_csrf_cookie_for_visitors(client, papers):
     get_search_backend().rebuild()
     response = client.get("/search?q=whitening")
     assert b"Whitening" in response.content and "csrftoken" not in response.cookies
+
+
+def test_the_paper_page_opens_the_abstract_and_lists_leave_it_folded(client, papers):
+    assert '<details class="abstract" open>' in client.get(f"/paper/{PLAIN}").content.decode()
+    assert '<details class="abstract">' in client.get("/arxiv/cs.CL").content.decode()
+    assert b'class="abstract" open' not in client.get("/arxiv/cs.CL").content
