@@ -6,6 +6,9 @@ Times, in-process through Django's test client (server time, no network): the da
 category with about 200 papers that day, paper pages, and search pages with highlights. The
 baseline is the home page, measured in the same run. Prints JSON; the goal is each p50 <= 50 ms
 on 2 cores with the embedded default.
+
+While that day's papers have no keywords and tags yet, the list is timed again with made-up ones
+shaped like papers.enrichment's (`daily_list_enriched`), in a transaction rolled back afterwards.
 """
 
 import argparse
@@ -50,6 +53,19 @@ def timed(client, url: str, repeat: int) -> dict:
     }
 
 
+def made_up_enrichment(papers) -> None:
+    """Ten key phrases from each abstract and three tags with falling confidence, saved."""
+    from papers.models import Paper
+
+    for paper in papers:
+        words = [w.strip(".,;:()$").lower() for w in paper.abstract.split()]
+        words = [w for w in words if len(w) > 3]
+        paper.keywords = [" ".join(words[i : i + 2]) for i in range(0, 20, 2) if words[i:]]
+        codes = list(dict.fromkeys([*paper.category_codes, "cs.LG", "stat.ML"]))[:3]
+        paper.tags = [[code, 0.95 - 0.15 * i] for i, code in enumerate(codes)]
+    Paper.objects.bulk_update(papers, ["keywords", "tags"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
@@ -57,6 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     papers = prepare(args.data_dir)
 
+    from django.db import transaction
     from django.db.models import Count
     from django.test import Client
 
@@ -88,8 +105,14 @@ def main() -> None:
         "search_page": timed(
             client, [f"/search?q={q.replace(' ', '+')}" for q in QUERIES], args.repeat
         ),
-        "goal": "each p50 <= 50 ms",
     }
+    on_page = list(Paper.objects.filter(categories=busiest["category_id"], announced=day))
+    if not any(p.keywords or p.tags for p in on_page):
+        with transaction.atomic():  # the test client keeps the connection, so it sees the rows
+            made_up_enrichment(on_page)
+            result["daily_list_enriched"] = timed(client, list_url, args.repeat)
+            transaction.set_rollback(True)
+    result["goal"] = "each p50 <= 50 ms"
     print(json.dumps(result, indent=2))
 
 

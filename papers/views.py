@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.entries import ENTRY_FIELDS, entries_context
 from papers.library.keywords import KeywordFilter
 from papers.library.models import SavedSearch
-from papers.library.reader import reader_context
 from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
 from papers.models import Author, Category, Paper
 
@@ -68,7 +68,8 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
     previous = following = None
     keywords = KeywordFilter.for_request(request)
     if day is not None:
-        papers = list(parsed.papers().filter(announced=day).order_by("-arxiv_id")[:LIST_PAGE_LIMIT])
+        on_day = parsed.papers().filter(announced=day).only(*ENTRY_FIELDS)
+        papers = list(on_day.order_by("-arxiv_id")[:LIST_PAGE_LIMIT])
         if keywords.active and request.GET.get("filter") != "off":
             kept = [p for p in papers if keywords.keeps(p.title, p.abstract)]
             papers, hidden = kept, len(papers) - len(kept)
@@ -84,7 +85,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             "previous": previous,
             "following": following,
             "categories": Category.objects.filter(code__in=parsed.codes),
-            **reader_context(request, papers, keywords),
+            **entries_context(request, papers, keywords),
         },
     )
 
@@ -102,18 +103,18 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
     context = {
         "paper": paper,
-        "single": [paper],
         "related_by_vector": related.by_vector(paper),
         "related_by_keywords": related.by_keywords(paper),
-        **reader_context(request, [paper]),
+        **entries_context(request, [paper], full=True),
     }
     return render(request, "papers/paper.html", context)
 
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     author = get_object_or_404(Author, key=key)
-    papers = list(author.papers.order_by("-announced", "-arxiv_id")[:LIST_PAGE_LIMIT])
-    context = {"author": author, "papers": papers, **reader_context(request, papers)}
+    by_date = author.papers.only(*ENTRY_FIELDS).order_by("-announced", "-arxiv_id")
+    papers = list(by_date[:LIST_PAGE_LIMIT])
+    context = {"author": author, "papers": papers, **entries_context(request, papers)}
     return render(request, "papers/author.html", context)
 
 
@@ -158,8 +159,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return HttpResponse(html, status=503)
     if result.arxiv_id and Paper.objects.filter(arxiv_id=result.arxiv_id).exists():
         return redirect("paper", arxiv_id=result.arxiv_id)
-    papers = [row.paper for row in result.rows]
-    context.update(result=result, **reader_context(request, papers))
+    listed = entries_context(request, [row.paper for row in result.rows])
+    results = list(zip(result.rows, listed["entries"], strict=True))
+    context.update(listed, result=result, results=results)
     if request.user.is_authenticated:
         context["saved_search"] = SavedSearch.matching(request.user, query, context["cat"])
         context["save_name"] = SavedSearch.default_name(

@@ -32,11 +32,6 @@ class Pick:
     because: list[tuple[Paper, float]]  # starred papers nearest to this one, with cosines
     shared: list[str] = field(default_factory=list)  # their key phrases this paper uses
 
-    @property
-    def single(self) -> list[Paper]:
-        """The paper as a one-item list, for templates that render lists of papers."""
-        return [self.paper]
-
 
 @dataclass
 class ForYou:

@@ -3,10 +3,10 @@
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import escape
 
 from django.http import HttpRequest
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 SESSION_KEY = "keyword_preferences"
 # Inline and display math; highlighting inside it would break KaTeX's rendering.
@@ -70,8 +70,10 @@ class KeywordFilter:
 
     def mark(self, text: str) -> SafeString:
         """HTML-escaped text with <mark> around highlighted keywords, never inside math."""
-        if self._highlight is None:
-            return escape(text)
+        # Lists mark every title, abstract and key phrase: most have nothing to highlight. The
+        # standard library's escape() and SafeString() skip django's lazy-string wrappers.
+        if self._highlight is None or not self._highlight.search(text):
+            return SafeString(escape(text))  # escaped
         parts = []
         for i, piece in enumerate(_MATH.split(text)):
             if i % 2:  # odd pieces are the math the split kept
@@ -80,7 +82,7 @@ class KeywordFilter:
             # The pattern's one group makes split() alternate plain text and matches.
             for j, chunk in enumerate(self._highlight.split(piece)):
                 parts.append(f"<mark>{escape(chunk)}</mark>" if j % 2 else escape(chunk))
-        return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped
+        return SafeString("".join(parts))  # every piece above is escaped
 
 
 def _pattern(words: list[str]) -> re.Pattern | None:

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.bibtex import paper_bibtex
+from papers.entries import entries_context
 from papers.library.keywords import KeywordFilter, parse_keyword_list
 from papers.library.models import ApiToken, Mark, SavedSearch
-from papers.library.reader import reader_context
 from papers.models import Paper
 from papers.views import bad_request
 
@@ -75,7 +75,7 @@ def _starred(request: HttpRequest):
 def library(request: HttpRequest) -> HttpResponse:
     papers = list(_starred(request))
     return render(
-        request, "library/library.html", {"papers": papers, **reader_context(request, papers)}
+        request, "library/library.html", {"papers": papers, **entries_context(request, papers)}
     )
 
 
@@ -214,6 +214,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
     from papers.enrichment.for_you import recommend_for
 
     result = recommend_for(request.user)
-    papers = [pick.paper for pick in result.picks]
-    context = {"result": result, **reader_context(request, papers)}
+    listed = entries_context(request, [pick.paper for pick in result.picks])
+    rows = [(pick, [entry]) for pick, entry in zip(result.picks, listed["entries"], strict=True)]
+    context = {**listed, "result": result, "rows": rows}
     return render(request, "library/for_you.html", context)

@@ -1,23 +1,10 @@
-from urllib.parse import quote
-
 from django import template
 
-from papers.models import author_key
+from papers.entries import author_url, category_url
 
 register = template.Library()
-
-
-# Lists render thousands of links; building these paths directly is several times faster than
-# reverse(). tests/papers/test_browser_views.py checks they equal what reverse() gives.
-@register.filter
-def author_url(name: str) -> str:
-    """The author page of a name as printed on a paper."""
-    return "/author/" + quote(author_key(name))
-
-
-@register.filter
-def category_url(code: str) -> str:
-    return "/arxiv/" + code
+register.filter("author_url", author_url)
+register.filter("category_url", category_url)
 
 
 @register.filter

@@ -126,10 +126,11 @@ def test_author_names_link_to_a_page_of_their_papers(client, papers):
 def test_fast_link_builders_agree_with_the_url_configuration(papers):
     from django.urls import reverse
 
+    from papers.entries import author_url, category_url, star_url
     from papers.models import Paper, author_key
-    from papers.templatetags.papers_tags import author_url, category_url
 
     paper = Paper.objects.get(arxiv_id="hep-th/9901001")
     assert paper.get_absolute_url() == reverse("paper", args=[paper.arxiv_id])
+    assert star_url(paper.arxiv_id) == reverse("toggle_mark", args=[paper.arxiv_id, "star"])
     assert author_url("Ed Witten") == reverse("author", args=[author_key("Ed Witten")])
     assert category_url("hep-th") == reverse("category_list", args=["hep-th"])

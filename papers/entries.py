@@ -1,0 +1,193 @@
+"""Papers as entries of a list (templates/papers/_entries.html), their HTML pieces built here.
+
+A daily list shows a couple of hundred papers with a dozen links each. Looping over authors and
+categories in the template cost about 0.3 ms a paper; building the same links here costs a small
+fraction of that, and the template keeps the markup around them. Everything taken from a paper is
+escaped here: titles, abstracts, names and keywords can hold markup.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from html import escape  # django.utils.html.escape is this plus a SafeString wrapper
+from urllib.parse import quote
+
+from django.http import HttpRequest
+from django.template.backends.utils import csrf_input
+from django.utils.functional import SimpleLazyObject
+from django.utils.safestring import SafeString
+
+from papers.library.keywords import KeywordFilter
+from papers.library.reader import reader_context
+from papers.models import Paper, author_key
+from papers.taxonomy import CATEGORIES
+
+# What an entry of a list shows of the enrichment; the paper page shows all of it.
+LIST_TAGS = 3
+LIST_KEYWORDS = 5
+# The fields an entry reads: long lists load only these (`.only(*ENTRY_FIELDS)`).
+ENTRY_FIELDS = (
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "author_names",
+    "category_codes",
+    "announced",
+    "tags",
+    "keywords",
+)
+
+
+def entries_context(
+    request: HttpRequest,
+    papers: Sequence[Paper],
+    keywords: KeywordFilter | None = None,
+    *,
+    full: bool = False,
+) -> dict:
+    """The reader's context (reader_context) plus `entries`, for pages including _entries.html.
+
+    `full` (the paper page) shows every tag and keyword and opens the abstract.
+    """
+    context = reader_context(request, papers, keywords)
+    context["entries"] = paper_entries(
+        papers, context["keywords"], context["marks"]["star"], full=full
+    )
+    # Set even when False: a template variable that is missing costs an exception per entry.
+    context["open"] = full
+    # Every star form's hidden CSRF field, made once (and only if a form is shown): the
+    # {% csrf_token %} tag took about a tenth of a daily list's render time.
+    context["csrf_input"] = SimpleLazyObject(lambda: csrf_input(request))
+    return context
+
+
+def paper_entries(
+    papers: Iterable[Paper],
+    keywords: KeywordFilter,
+    starred: set[int] | frozenset[int] = frozenset(),
+    *,
+    full: bool = False,
+) -> list[dict]:
+    """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
+    n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
+    # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.
+    return [
+        {
+            "id": paper.arxiv_id,
+            "url": paper.get_absolute_url(),
+            "star_url": star_url(paper.arxiv_id),
+            "starred": paper.pk in starred,
+            "title": keywords.mark(paper.title),
+            "abstract": keywords.mark(paper.abstract),
+            "authors": author_links(paper.author_names),
+            "meta": meta_line(paper),
+            "topics": topics(paper.tags[:n_tags], paper.keywords[:n_keywords], keywords),
+        }
+        for paper in papers
+    ]
+
+
+# Link builders. Building the paths directly is several times faster than reverse();
+# tests/papers/test_browser_views.py checks they equal what reverse() gives.
+def author_url(name: str) -> str:
+    """The author page of a name as printed on a paper."""
+    return "/author/" + _quote(author_key(name))
+
+
+def category_url(code: str) -> str:
+    return "/arxiv/" + code
+
+
+def star_url(arxiv_id: str) -> str:
+    """Where the star button posts (papers.library.views.toggle_mark)."""
+    return f"/paper/{arxiv_id}/mark/star"
+
+
+def keyword_search_url(phrase: str) -> str:
+    """The search for papers with this key phrase: `kw:"..."` (see search/query.py)."""
+    unquoted = phrase.replace('"', " ")  # a quote inside would end the phrase early
+    return "/search?q=kw%3A%22" + _quote(unquoted, safe="") + "%22"
+
+
+# Most names and phrases are plain ASCII words: quote() would give the same, more slowly.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~ -]*")
+
+
+def _quote(text: str, safe: str = "/") -> str:
+    """urllib.parse.quote(text, safe), fast for plain words and spaces."""
+    if _PLAIN.fullmatch(text):
+        return text.replace(" ", "%20")
+    return quote(text, safe=safe)
+
+
+# HTML pieces. quote() leaves only characters that need no escaping in an attribute.
+# SafeString(), not mark_safe(): its lazy-string wrapper cost more than the escaping here.
+def author_links(names: Iterable[str]) -> SafeString:
+    """The names, comma separated, each a link to the author's page."""
+    links = (f'<a href="{author_url(name)}">{escape(name)}</a>' for name in names)
+    return SafeString(", ".join(links))  # names escaped, paths percent-encoded
+
+
+def meta_line(paper: Paper) -> SafeString:
+    """The arXiv and PDF links, the categories and the day the paper was announced."""
+    parts = [
+        f'<a class="id" href="{escape(paper.abs_url)}">arXiv:{escape(paper.arxiv_id)}</a>',
+        f' · <a href="{escape(paper.pdf_url)}">PDF</a> ',
+        category_links(paper.category_codes),
+    ]
+    if paper.announced:
+        parts.append(f" · {paper.announced.isoformat()}")
+    return SafeString("".join(parts))  # built from escaped pieces
+
+
+def category_links(codes: Sequence[str]) -> SafeString:
+    """The paper's arXiv categories, primary first."""
+    links = []
+    for position, code in enumerate(codes):
+        code = escape(code)
+        if position == 0:
+            links.append(
+                f'<a class="cat primary" href="/arxiv/{code}" title="primary category">{code}</a>'
+            )
+        else:
+            links.append(f'<a class="cat" href="/arxiv/{code}">{code}</a>')
+    return SafeString("".join(links))  # every code escaped
+
+
+def topics(tags: Sequence[Sequence], phrases: Sequence[str], keywords: KeywordFilter) -> SafeString:
+    """The enrichment's line: predicted categories, then key phrases; "" before enrichment."""
+    if not tags and not phrases:
+        return SafeString()
+    parts = ['<p class="topics">']
+    if tags:
+        title = "Categories predicted from the title and abstract"
+        parts.append(f'<span class="tags" title="{title}">{tag_links(tags)}</span> ')
+    if phrases:
+        parts.append(f'<span class="keywords">{keyword_links(phrases, keywords)}</span>')
+    parts.append("</p>")
+    return SafeString("".join(parts))  # built from the escaped pieces below
+
+
+def tag_links(tags: Iterable[Sequence]) -> SafeString:
+    """Predicted `[category, confidence]` pairs as `cs.LG 92%`, the category's name in a title."""
+    links = []
+    for code, confidence in tags:
+        # Floor: a confidence of 0.996 is not certainty, so it shows as 99%.
+        percent = int(float(confidence) * 100)
+        name = escape(CATEGORIES.get(code, code))
+        code = escape(code)
+        title = f"{name} (predicted, {percent}% confidence)"
+        links.append(
+            f'<a class="tag" href="/arxiv/{code}" title="{title}">'
+            f'{code} <span class="confidence">{percent}%</span></a>'
+        )
+    return SafeString(" ".join(links))  # codes and names escaped
+
+
+def keyword_links(phrases: Iterable[str], keywords: KeywordFilter) -> SafeString:
+    """Key phrases, each a link to a search for it, with the reader's highlights marked."""
+    links = (
+        f'<a class="kw" href="{keyword_search_url(phrase)}">{keywords.mark(phrase)}</a>'
+        for phrase in phrases
+    )
+    return SafeString(" ".join(links))  # mark() escapes, the URL is percent-encoded
