@@ -8,6 +8,7 @@ the whitened query vector and each paper's whitened vector (tuned on SciFact tra
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -98,8 +99,16 @@ def rerank(query: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
     return out
 
 
-def warm_up() -> None:
-    """Load the current models and the encoder now, so the first search need not wait."""
-    artifacts = current_artifacts()
-    if artifacts is not None:
-        query_vectors.get(artifacts, "warm up")
+def warm_up(every: float = 30.0) -> None:
+    """Keep the current models and their encoder loaded, so no search waits for a load.
+
+    Runs in a daemon thread of each web process: loads at start, and again when new models
+    appear (the first ones are trained minutes after a fresh install starts serving).
+    """
+    warmed = None
+    while True:
+        artifacts = current_artifacts()
+        if artifacts is not None and artifacts.version != warmed:
+            query_vectors.get(artifacts, "warm up")
+            warmed = artifacts.version
+        time.sleep(every)
