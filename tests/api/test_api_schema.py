@@ -5,16 +5,17 @@ import datetime as dt
 import pytest
 import schemathesis
 from django.contrib.auth.models import User
+from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from papers.ingest.upsert import upsert_records
 from papers.library.models import ApiToken
-from papers.wsgi import application
 from search.backends.base import get_search_backend
 from tests.papers.factories import record
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+# Not papers.wsgi: that also starts the web process's model warm-up thread.
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 
 @pytest.fixture
