@@ -347,10 +347,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
-    @admin.display(description="duration")
-    def duration(self, run: TrainingRun):
-        return run.finished_at - run.started_at if run.started_at and run.finished_at else None
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

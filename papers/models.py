@@ -148,7 +148,42 @@ class PaperVersion(models.Model):
         return f"{self.paper.arxiv_id}v{self.version}"
 
 
-class IngestionRun(models.Model):
+class BackgroundRun(models.Model):
+    """What every recorded piece of background work has: a status, who asked, when it ran."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class IngestionRun(BackgroundRun):
     """One harvest from one source: what was asked, how it went, and where a retry resumes."""
 
     class Source(models.TextChoices):
@@ -158,17 +193,8 @@ class IngestionRun(models.Model):
         SNAPSHOT = "snapshot", "Snapshot file"
         ABS = "abs", ".abs files"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
     source = models.CharField(max_length=16, choices=Source.choices)
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
     new_count = models.PositiveIntegerField("new", default=0)
     updated_count = models.PositiveIntegerField("updated", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
@@ -181,16 +207,6 @@ class IngestionRun(models.Model):
     # What a retry resumes from: the API's next `start`, an OAI resumptionToken, a line number.
     checkpoint = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    created_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} run #{self.pk} ({self.status})"
@@ -198,16 +214,6 @@ class IngestionRun(models.Model):
     @property
     def processed_count(self) -> int:
         return self.new_count + self.updated_count + self.unchanged_count + self.failed_count
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
-
-    @property
-    def duration(self) -> dt.timedelta | None:
-        if not self.started_at:
-            return None
-        return (self.finished_at or timezone.now()) - self.started_at
 
     @property
     def failed_ids(self) -> list[str]:
@@ -232,37 +238,14 @@ class FeedSubscription(models.Model):
             raise ValidationError({"category": f"{self.category!r} is not an arXiv category"})
 
 
-class TrainingRun(models.Model):
+class TrainingRun(BackgroundRun):
     """One (re)training of the model artifacts: embedding the corpus, fitting, switching over."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
     version = models.CharField(max_length=200, blank=True, help_text="Artifact version made.")
     n_papers = models.PositiveIntegerField("papers", default=0)
     n_embedded = models.PositiveIntegerField("newly embedded", default=0)
     stats = models.JSONField(default=dict, blank=True, help_text="Timings and fitted settings.")
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"training run #{self.pk} ({self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

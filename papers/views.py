@@ -101,10 +101,21 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     )
     from papers.enrichment import related
 
+    sections = [
+        (
+            "Similar in meaning",
+            "Nearest papers by whitened sentence embeddings of title and abstract",
+            related.by_vector(paper),
+        ),
+        (
+            "Sharing key phrases",
+            "Best BM25 matches for this paper's key phrases",
+            related.by_keywords(paper),
+        ),
+    ]
     context = {
         "paper": paper,
-        "related_by_vector": related.by_vector(paper),
-        "related_by_keywords": related.by_keywords(paper),
+        "related": [section for section in sections if section[2]],
         **entries_context(request, [paper], full=True),
     }
     return render(request, "papers/paper.html", context)
