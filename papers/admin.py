@@ -195,25 +195,8 @@ class IngestionRunAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "source",
-        "parameters",
-        "status",
-        "progress",
-        "error",
-        "new_count",
-        "updated_count",
-        "unchanged_count",
-        "failed_count",
-        "failures_table",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "duration",
-        "attempts",
-        "checkpoint",
-    )
+    # Runs are records of what happened: every field shown is read-only.
+    readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are started with the per-source forms, see start_view

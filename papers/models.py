@@ -172,6 +172,28 @@ class BackgroundRun(models.Model):
         abstract = True
         ordering = ["-created_at", "-id"]
 
+    @classmethod
+    def claim(cls, pk: int, stale_after_seconds: float, **updates):
+        """Take a run with a conditional UPDATE, so two workers never do the same one.
+
+        Queued and failed runs can be taken, and running ones whose worker has not reported
+        for ``stale_after_seconds``. Returns the run, or None when another worker holds it.
+        """
+        now = timezone.now()
+        stale = now - dt.timedelta(seconds=stale_after_seconds)
+        claimable = models.Q(status__in=[cls.Status.QUEUED, cls.Status.FAILED]) | models.Q(
+            status=cls.Status.RUNNING, heartbeat_at__lt=stale
+        )
+        taken = cls.objects.filter(claimable, pk=pk).update(
+            status=cls.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            error="",
+            **updates,
+        )
+        return cls.objects.get(pk=pk) if taken else None
+
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -29,8 +29,16 @@ class CorpusVectors:
     vectors: np.ndarray  # (n, k) whitened unit vectors, float32
 
     def row_of(self, pk: int) -> int | None:
-        i = int(np.searchsorted(self.pks, pk))
-        return i if i < len(self.pks) and self.pks[i] == pk else None
+        rows = self.rows_of([pk])
+        return int(rows[0]) if len(rows) else None
+
+    def rows_of(self, pks) -> np.ndarray:
+        """Rows of the given papers that have a vector, in the order given."""
+        pks = np.asarray(list(pks), dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.pks, pks), max(len(self.pks) - 1, 0))
+        if not len(self.pks):
+            return rows[:0]
+        return rows[self.pks[rows] == pks]
 
 
 def corpus_vectors(artifacts: ArtifactSet) -> CorpusVectors:

@@ -61,9 +61,9 @@ def recommend_for(user, n: int = 50, days: int | None = None) -> ForYou:
         return result
     corpus = corpus_vectors(artifacts)
     negatives = _marked(user, Mark.Kind.NOT_INTERESTED)
-    pos = [(p, r) for p in seeds if (r := corpus.row_of(p.pk)) is not None]
-    neg = [r for p in negatives if (r := corpus.row_of(p.pk)) is not None]
-    if not pos:
+    pos = corpus.rows_of(p.pk for p in seeds)
+    neg = corpus.rows_of(p.pk for p in negatives)
+    if not len(pos):
         result.reason = "Your starred papers are still being analysed; try again shortly."
         return result
     latest = Paper.objects.aggregate(latest=Max("announced"))["latest"]
@@ -71,23 +71,21 @@ def recommend_for(user, n: int = 50, days: int | None = None) -> ForYou:
     candidates = Paper.objects.filter(withdrawn=False)
     if result.since:
         candidates = candidates.filter(announced__gt=result.since)
-    rows = [
-        r for pk in candidates.values_list("pk", flat=True) if (r := corpus.row_of(pk)) is not None
-    ]
-    if not rows:
+    rows = corpus.rows_of(candidates.values_list("pk", flat=True))
+    if not len(rows):
         result.reason = "No recent papers to recommend yet."
         return result
     rng = np.random.default_rng(user.pk)
     background = rng.choice(len(corpus.pks), size=min(BACKGROUND, len(corpus.pks)), replace=False)
     model = PaperRecommender().fit(
-        corpus.vectors[[r for _, r in pos]],
-        [p.pk for p, _ in pos],
-        corpus.vectors[neg] if neg else None,
+        corpus.vectors[pos],
+        corpus.pks[pos].tolist(),
+        corpus.vectors[neg] if len(neg) else None,
         corpus.vectors[background],
     )
     marked = {p.pk for p in seeds} | {p.pk for p in negatives}
     recs = model.recommend(
-        corpus.vectors[rows], [int(corpus.pks[r]) for r in rows], top_n=n, exclude=list(marked)
+        corpus.vectors[rows], corpus.pks[rows].tolist(), top_n=n, exclude=list(marked)
     )
     papers = Paper.objects.in_bulk([r.paper_id for r in recs])
     by_pk = {p.pk: p for p in seeds}

@@ -66,7 +66,7 @@ def by_vector(paper: Paper, n: int | None = None) -> list[RelatedPaper]:
 def keyword_query(paper: Paper) -> str:
     """The paper's key phrases as one query in the search language (words rank by BM25)."""
     words = " ".join(paper.keywords or [])
-    return re.sub(r"[^\w\s-]", " ", words).replace(" OR ", " ")
+    return re.sub(r"[^\w\s-]", " ", words)
 
 
 def by_keywords(paper: Paper, n: int | None = None) -> list[RelatedPaper]:

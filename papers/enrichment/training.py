@@ -63,7 +63,7 @@ def start_training(user=None) -> tuple[TrainingRun, bool]:
 
 def execute_training(run_id: int, progress: bool = False) -> TrainingRun:
     """Carry out a run; a run another worker holds (and keeps alive) is left alone."""
-    run = _claim(run_id)
+    run = TrainingRun.claim(run_id, settings.ML_TRAINING_STALE_AFTER_SECONDS)
     if run is None:
         return TrainingRun.objects.get(pk=run_id)
     try:
@@ -73,18 +73,6 @@ def execute_training(run_id: int, progress: bool = False) -> TrainingRun:
         _save(run, status=Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     return run
-
-
-def _claim(run_id: int) -> TrainingRun | None:
-    now = timezone.now()
-    stale = now - dt.timedelta(seconds=settings.ML_TRAINING_STALE_AFTER_SECONDS)
-    claimable = Q(status__in=[Status.QUEUED, Status.FAILED]) | Q(
-        status=Status.RUNNING, heartbeat_at__lt=stale
-    )
-    taken = TrainingRun.objects.filter(claimable, pk=run_id).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now, finished_at=None, error=""
-    )
-    return TrainingRun.objects.get(pk=run_id) if taken else None
 
 
 def _save(run: TrainingRun, **fields) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from papers.ingest import abs as abs_files
@@ -130,7 +130,9 @@ def execute_run(
     retry resumes after them. Network trouble that outlasted the HTTP retries is recorded the
     same way and, with `raise_transient`, re-raised so a Celery task can retry later.
     """
-    run = _claim(run_id)
+    run = IngestionRun.claim(
+        run_id, settings.INGEST_STALE_AFTER_SECONDS, attempts=F("attempts") + 1
+    )
     if run is None:
         return IngestionRun.objects.get(pk=run_id)
     own_http = http is None
@@ -166,24 +168,6 @@ def retry_run(run: IngestionRun) -> bool:
         return False
     queue_run(run)
     return True
-
-
-def _claim(run_id: int) -> IngestionRun | None:
-    """Take the run with a conditional UPDATE, so two workers never do the same run."""
-    now = timezone.now()
-    stale = now - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
-    claimable = Q(status__in=[Status.QUEUED, Status.FAILED]) | Q(
-        status=Status.RUNNING, heartbeat_at__lt=stale
-    )
-    taken = IngestionRun.objects.filter(claimable, pk=run_id).update(
-        status=Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        finished_at=None,
-        error="",
-        attempts=F("attempts") + 1,
-    )
-    return IngestionRun.objects.get(pk=run_id) if taken else None
 
 
 def _batches(run: IngestionRun, http: ArxivHttpClient) -> Iterator[Batch]:
