@@ -201,8 +201,14 @@ ML_TAGS_PER_PAPER = 5
 ML_KEYWORDS_MAX_CHARS = 20_000
 # A training run whose worker stopped reporting for this long no longer blocks a new one.
 ML_TRAINING_STALE_AFTER_SECONDS = 30 * 60
-# Hybrid search: the BM25 candidates reranked with vector cosines.
-SEARCH_RERANK_CANDIDATES = env.int("SEARCH_RERANK_CANDIDATES", default=100)
+# Hybrid search (search.hybrid): candidates from BM25 and from the dense index, fused. Chosen
+# on SciFact train with bench/relevance.py (its `tuning` table).
+SEARCH_LEXICAL_CANDIDATES = env.int("SEARCH_LEXICAL_CANDIDATES", default=100)
+SEARCH_DENSE_CANDIDATES = env.int("SEARCH_DENSE_CANDIDATES", default=100)
+SEARCH_FUSION_METHOD = env.str("SEARCH_FUSION_METHOD", default="zscore")
+SEARCH_FUSION_WEIGHT = env.float("SEARCH_FUSION_WEIGHT", default=0.5)
+# Papers holding every plain word first in hybrid rankings (BM25-only rankings always do).
+SEARCH_ALL_WORDS_FIRST = env.bool("SEARCH_ALL_WORDS_FIRST", default=True)
 # Query vectors remembered per process (0: encode every query).
 SEARCH_QUERY_VECTOR_CACHE = env.int("SEARCH_QUERY_VECTOR_CACHE", default=2048)
 RELATED_PAPERS = 8

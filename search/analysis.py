@@ -38,3 +38,9 @@ def analyzer(name: str) -> TextAnalyzer:
 def analyze(name: str, text: str) -> list[str]:
     """The tokens `text` becomes under the named analyzer."""
     return analyzer(name).analyze(text)
+
+
+def is_compound(text: str) -> bool:
+    """A word made of several parts joined by hyphens or the like (`GPT-4`, `k-means`): it is
+    searched as a phrase of its parts."""
+    return len(analyzer(EXACT).pre_tokenize(text).tokens) > 1

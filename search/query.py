@@ -2,8 +2,11 @@
 
 Syntax (lenient: anything a user can type parses, nothing raises):
 
-- plain words match title and abstract; every paper with at least one word matches, and papers
-  with all of them rank first (arXiv's own search requires them all);
+- plain words match title, abstract, author names and key phrases (search.fields); a paper
+  matches when it has every plain word (as arXiv's own search and Google Scholar do: counts,
+  newest-first lists and feeds hold only those), while relevance ranking may add papers with
+  some of the words or close in meaning below or among them (search.service);
+- a hyphenated compound (`text-to-speech`, `GPT-4`) matches as a phrase;
 - `"exact phrase"` (an unclosed quote runs to the end), `-word` / `-"phrase"` / `NOT word`
   excludes, `a OR b` matches either;
 - field prefixes `ti:` `abs:` `au:` `cat:` `kw:` (a word or a quoted phrase after them);
@@ -12,14 +15,16 @@ Syntax (lenient: anything a user can type parses, nothing raises):
 - a query that is just an arXiv id (`2505.24119`, `arXiv:2505.24119v2`, an abs URL) names
   that paper.
 
-Phrases, fielded words and OR groups made only of those are required; plain words are not.
+Phrases, fielded words and OR groups made only of those are always required; plain words are
+required when matching all words (`match_all`), and only rank otherwise.
 """
 
 import calendar
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papers.taxonomy import CATEGORIES
@@ -70,7 +75,7 @@ Clause = Term | Phrase | AnyOf
 
 
 def is_required(clause: Clause) -> bool:
-    """Phrases and fielded clauses must match; plain words only rank."""
+    """Phrases and fielded clauses must always match; plain words only when matching all."""
     if isinstance(clause, AnyOf):
         return all(is_required(option) for option in clause.options)
     return isinstance(clause, Phrase) or clause.field != ALL
@@ -333,8 +338,14 @@ class SearchFilters:
     cross_lists: bool = True
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    # Only these papers (arXiv ids), when given: /api/query's id_list, hybrid candidates.
+    arxiv_ids: tuple[str, ...] = ()
 
     def merged_with(self, query: ParsedQuery) -> "SearchFilters":
         """These filters narrowed by the query's own year:/date: filters."""
         start, end = _narrow((self.date_from, self.date_to), (query.date_from, query.date_to))
-        return SearchFilters(self.categories, self.cross_lists, start, end)
+        return replace(self, date_from=start, date_to=end)
+
+    def only(self, arxiv_ids: "Iterable[str]") -> "SearchFilters":
+        """These filters restricted to the given papers."""
+        return replace(self, arxiv_ids=tuple(arxiv_ids))

@@ -8,7 +8,15 @@ from django.conf import settings
 
 from papers.models import Paper
 from search import hybrid
-from search.backends.base import SearchHit, Sort, get_search_backend
+from search.backends.base import (
+    Candidate,
+    ResultWindowError,
+    SearchHit,
+    SearchResults,
+    Sort,
+    get_search_backend,
+)
+from search.highlight import Highlighter
 from search.query import SearchFilters, parse_query
 
 
@@ -25,7 +33,7 @@ class ResultRow:
 @dataclass
 class SearchPage:
     query: str
-    total: int
+    total: int  # papers matching every word (and phrase, field and filter): the count shown
     page: int
     page_size: int
     took_ms: float
@@ -34,11 +42,18 @@ class SearchPage:
     arxiv_id: str | None = None  # the query named this paper
     suggestion: str | None = None  # the query with misspelt words corrected
     reranked: bool = False  # the top results are in hybrid (BM25 + vector) order
+    # Results the pages reach: `total`, plus the partial and semantic matches relevance adds.
+    available: int = 0
 
     @property
     def pages(self) -> int:
-        window = min(self.total, settings.SEARCH_MAX_RESULT_WINDOW)
+        window = min(max(self.available, self.total), settings.SEARCH_MAX_RESULT_WINDOW)
         return max(1, -(-window // self.page_size))
+
+    @property
+    def related(self) -> int:
+        """Results beyond the papers matching every word (some words, or close in meaning)."""
+        return max(0, self.available - self.total)
 
 
 def parse_date(text: str | None, name: str) -> dt.date | None:
@@ -50,6 +65,11 @@ def parse_date(text: str | None, name: str) -> dt.date | None:
         raise BadSearchRequest(f"{name}: not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
+WARMING_UP_NOTICE = (
+    "Ranking by meaning is still starting up; these results are ranked by their words only."
+)
+
+
 def run_search(
     query: str,
     *,
@@ -57,13 +77,21 @@ def run_search(
     cross_lists: bool = True,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    arxiv_ids: tuple[str, ...] = (),
     sort: str = Sort.RELEVANCE,
     page: int = 1,
     page_size: int = 25,
     suggest: bool = False,
     rerank: bool = True,
 ) -> SearchPage:
-    """Run a search and return one page of results with their papers.
+    """The one search pipeline: a request (query, filters, sort, page) to one page of results.
+
+    The search page, the JSON API, saved-search feeds, /api/query and bench/relevance.py all
+    call this. What matches is every plain word (in title, abstract, author names or key
+    phrases; stemmed; stop words aside) and every phrase, field and filter: `total` counts
+    those, and sorted by date only those are listed. Sorted by relevance, the ranking (hybrid:
+    search.hybrid, or BM25 with all-words papers first) may add papers holding some of the words
+    or close in meaning; the rest of the all-words papers follow in BM25 order.
 
     With `suggest`, the first page also carries a corrected query when a word looks misspelt.
 
@@ -80,35 +108,87 @@ def run_search(
         raise BadSearchRequest(f"page_size: must be 1 to {settings.SEARCH_MAX_PAGE_SIZE}")
     if date_from and date_to and date_from > date_to:
         raise BadSearchRequest("date range: the start is after the end")
+    start, stop = (page - 1) * page_size, page * page_size
+    if stop > settings.SEARCH_MAX_RESULT_WINDOW:
+        raise ResultWindowError(
+            f"Only the first {settings.SEARCH_MAX_RESULT_WINDOW:,} results can be shown; "
+            "add words or filters to narrow the search."
+        )
     started = time.perf_counter()
     parsed = parse_query(query)
-    filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to)
+    filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to, tuple(arxiv_ids))
     backend = get_search_backend()
-    results = backend.search(parsed, filters, sort)
-    start, stop = (page - 1) * page_size, page * page_size
-    hits = None
-    if rerank and results.request.sort == Sort.RELEVANCE and results.arxiv_id is None:
-        head = min(settings.SEARCH_RERANK_CANDIDATES, settings.SEARCH_MAX_PAGE_SIZE)
-        ordered = hybrid.rerank(parsed, results[0:head])
-        if ordered is not None:
-            hits = ordered[start:stop] + (results[max(start, head) : stop] if stop > head else [])
-    reranked = hits is not None
-    if hits is None:
-        hits = results[start:stop]
+    notices = list(parsed.notices)
+    matching = backend.search(parsed, filters, sort, match_all=True)
+    total = matching.count()
+    ranking = None
+    if sort == Sort.RELEVANCE and parsed.arxiv_id is None and not parsed.matches_everything:
+        if rerank:
+            ranking = hybrid.rank(backend, parsed, filters)
+            if ranking is hybrid.Unranked.WARMING_UP:
+                notices.append(WARMING_UP_NOTICE)
+        if isinstance(ranking, hybrid.Ranking):
+            hits, available = _hybrid_page(ranking, matching, total, start, stop)
+        else:  # by words: papers holding every word first, then those holding some
+            by_words = backend.search(parsed, filters, sort)
+            hits, available = by_words[start:stop], by_words.count()
+    else:
+        hits, available = matching[start:stop], total
     suggestion = None
     if suggest and page == 1 and parsed.arxiv_id is None:
         suggestion = backend.suggest(query)
     papers = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
-    rows = [ResultRow(h, papers[h.arxiv_id]) for h in hits if h.arxiv_id in papers]
+    highlighter = Highlighter(parsed)
+    rows = [
+        ResultRow(_hit(h, papers[h.arxiv_id], highlighter), papers[h.arxiv_id])
+        for h in hits
+        if h.arxiv_id in papers
+    ]
     return SearchPage(
         query=query,
-        total=results.count(),
+        total=total,
         page=page,
         page_size=page_size,
         took_ms=round((time.perf_counter() - started) * 1000, 1),
         rows=rows,
-        notices=results.notices,
-        arxiv_id=results.arxiv_id,
+        notices=tuple(notices),
+        arxiv_id=parsed.arxiv_id,
         suggestion=suggestion,
-        reranked=reranked,
+        reranked=isinstance(ranking, hybrid.Ranking),
+        available=available,
     )
+
+
+def _hit(hit: SearchHit | Candidate, paper: Paper, highlighter: Highlighter) -> SearchHit:
+    """A search hit; hybrid candidates carry no text, so theirs comes from the paper."""
+    if isinstance(hit, SearchHit):
+        return hit
+    return SearchHit(
+        hit.arxiv_id, hit.score, paper.title, paper.abstract, highlighter, hit.all_terms
+    )
+
+
+def _hybrid_page(
+    ranking: "hybrid.Ranking", matching: SearchResults, total: int, start: int, stop: int
+) -> tuple[list[Candidate], int]:
+    """Results `start:stop` of the hybrid ranking followed by the other all-words papers (in
+    BM25 order), and how many results that makes."""
+    head = ranking.hits
+    available = len(head) + max(0, total - sum(c.all_terms for c in head))
+    page = head[start:stop]
+    if stop > len(head):
+        shown = {c.arxiv_id for c in head}
+        wanted_from, wanted_to = max(0, start - len(head)), stop - len(head)
+        tail: list[Candidate] = []
+        offset, size = 0, settings.SEARCH_MAX_PAGE_SIZE
+        end = min(total, settings.SEARCH_MAX_RESULT_WINDOW)
+        while len(tail) < wanted_to and offset < end:
+            chunk = matching[offset : min(offset + size, end)]
+            tail += [
+                Candidate(h.arxiv_id, h.score or 0.0, True)
+                for h in chunk
+                if h.arxiv_id not in shown
+            ]
+            offset += size
+        page += tail[wanted_from:wanted_to]
+    return page, available

@@ -46,10 +46,12 @@ Span = tuple[int, int]
 
 @dataclass(frozen=True)
 class WordCounts:
-    """How many papers an index holds, and how many of them contain each asked-for word."""
+    """How many papers an index holds, how many of them contain each asked-for word, and which
+    of the words are (part of) an indexed author name: those are never corrected."""
 
     papers: int
     doc_freqs: dict[str, int]
+    names: frozenset[str] = frozenset()
 
 
 # word -> {indexed word within MAX_EDITS edits with the same first letter: papers containing it}
@@ -158,7 +160,11 @@ def corrected_query(
     # Pasted abstracts are searched by their first words only; look no further either.
     words = list(dict.fromkeys(query[s:e].lower() for s, e in spans))[:MAX_CLAUSES]
     known = counts(words)
-    rare = [w for w in words if is_rare(known.doc_freqs.get(w, 0), known.papers)]
+    rare = [
+        w
+        for w in words
+        if w not in known.names and is_rare(known.doc_freqs.get(w, 0), known.papers)
+    ]
     if not rare:
         return None
     neighbours = close_words(rare)

@@ -143,6 +143,7 @@ def search(request, params: Query[SearchParams]):
     return SearchResponse(
         query=result.query,
         total=result.total,
+        available=result.available,
         page=result.page,
         page_size=result.page_size,
         took_ms=result.took_ms,
@@ -165,6 +166,7 @@ def _search_result(row) -> SearchResult:
         submitted=paper.submitted,
         updated=paper.updated,
         score=hit.score,
+        matches_all_words=hit.all_terms,
         highlights=Highlights(**hit.highlights),
         keywords=paper.keywords or [],
         tags=tags_of(paper),

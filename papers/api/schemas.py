@@ -106,6 +106,9 @@ class SearchResult(Schema):
     submitted: dt.datetime | None
     updated: dt.datetime | None
     score: float | None
+    matches_all_words: bool = Field(
+        description="Holds every word of the query (false: ranked in for some words or meaning)"
+    )
     highlights: Highlights
     keywords: list[str]
     tags: list[Tag]
@@ -114,7 +117,14 @@ class SearchResult(Schema):
 
 class SearchResponse(Schema):
     query: str
-    total: int
+    total: int = Field(
+        description="Papers matching every word, phrase, field and filter (newest-first lists "
+        "and feeds hold only these)"
+    )
+    available: int = Field(
+        description="Results the pages reach: `total` plus, sorted by relevance, papers with "
+        "some of the words or close in meaning"
+    )
     page: int
     page_size: int
     took_ms: float

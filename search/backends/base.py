@@ -42,8 +42,9 @@ class Sort(enum.StrEnum):
     NEWEST = "newest"
 
 
-# Added to the score of papers matching every plain word so they rank first; hits report the
-# score without it. Queries are capped at MAX_CLAUSES words, far below this in BM25.
+# Added inside a backend to the score of papers matching every plain word, so they rank first;
+# the backend reads it back as each hit's `all_terms` flag and reports the score without it.
+# Queries are capped at MAX_CLAUSES words, far below this in BM25.
 ALL_TERMS_BONUS = 1000.0
 
 
@@ -52,18 +53,22 @@ class SearchRequest:
     query: ParsedQuery
     filters: SearchFilters
     sort: Sort = Sort.RELEVANCE
+    # Every plain word must match (otherwise one is enough and papers with all rank first).
+    match_all: bool = False
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A BM25 candidate for reranking: id and the raw BM25 score."""
+    """A paper id with its BM25 score; `all_terms`: it holds every plain word of the query."""
 
     arxiv_id: str
     score: float
+    all_terms: bool = False
 
 
 class SearchHit:
-    """One result: the paper id, its score (None when sorted by date) and HTML-safe snippets."""
+    """One result: the paper id, its score (None when sorted by date), whether it holds every
+    plain word of the query, and HTML-safe snippets."""
 
     def __init__(
         self,
@@ -72,9 +77,11 @@ class SearchHit:
         title: str,
         abstract: str,
         highlighter: Highlighter,
+        all_terms: bool = True,
     ):
         self.arxiv_id = arxiv_id
         self.score = score
+        self.all_terms = all_terms
         self._title = title
         self._abstract = abstract
         self._highlighter = highlighter
@@ -103,9 +110,11 @@ class FetchedPage:
     hits: list[SearchHit]
 
 
-def unbonused(score: float) -> float:
-    """The BM25 score of a hit without the all-terms bonus."""
-    return score - ALL_TERMS_BONUS if score >= ALL_TERMS_BONUS else score
+def unbonused(score: float) -> tuple[float, bool]:
+    """A score computed with the all-terms bonus: (the BM25 score without it, whether it had it)."""
+    if score >= ALL_TERMS_BONUS:
+        return score - ALL_TERMS_BONUS, True
+    return score, False
 
 
 class SearchResults:
@@ -258,25 +267,55 @@ class SearchBackend(ABC):
         query: str | ParsedQuery,
         filters: SearchFilters | None = None,
         sort: Sort | str = Sort.RELEVANCE,
+        match_all: bool = False,
     ) -> SearchResults:
-        """Lazy results for a query; `sort` is "relevance" or "newest" (ValueError otherwise)."""
-        return SearchResults(self, self._request(query, filters, sort))
+        """Lazy results for a query; `sort` is "relevance" or "newest" (ValueError otherwise).
 
-    def count(self, query: str | ParsedQuery = "", filters: SearchFilters | None = None) -> int:
-        return self._count(self._request(query, filters))
+        With `match_all` only papers holding every plain word match; otherwise one word is
+        enough and, sorted by relevance, papers holding all of them come first.
+        """
+        return SearchResults(self, self._request(query, filters, sort, match_all))
 
-    def facets(self, query: str | ParsedQuery = "", filters: SearchFilters | None = None) -> Facets:
+    def count(
+        self,
+        query: str | ParsedQuery = "",
+        filters: SearchFilters | None = None,
+        match_all: bool = False,
+    ) -> int:
+        return self._count(self._request(query, filters, match_all=match_all))
+
+    def facets(
+        self,
+        query: str | ParsedQuery = "",
+        filters: SearchFilters | None = None,
+        match_all: bool = False,
+    ) -> Facets:
         """Matching papers counted per category (cross-lists included) and per year."""
-        return self._facets(self._request(query, filters))
+        return self._facets(self._request(query, filters, match_all=match_all))
 
     def candidates(
         self, query: str | ParsedQuery, filters: SearchFilters | None = None, limit: int = 100
     ) -> list[Candidate]:
-        """The top `limit` papers by plain BM25 (no all-terms tier): the seam for reranking."""
+        """The top `limit` papers by plain BM25 (one word is enough, no all-words tier)."""
         limit = max(0, min(limit, settings.SEARCH_MAX_CANDIDATES))
         if limit == 0:
             return []
         return self._candidates(self._request(query, filters), limit)
+
+    def score_papers(
+        self, query: str | ParsedQuery, filters: SearchFilters | None, arxiv_ids: Iterable[str]
+    ) -> dict[str, Candidate]:
+        """The given papers that pass the query's filters, phrases, fields and exclusions, with
+        their BM25 scores for its plain words (0 when they hold none) and `all_terms` flags.
+
+        The seam of hybrid search: candidates found by vector get lexical scores, and every
+        candidate its all-words flag, in one request.
+        """
+        ids = list(dict.fromkeys(arxiv_ids))[: settings.SEARCH_MAX_CANDIDATES]
+        if not ids:
+            return {}
+        request = self._request(query, (filters or SearchFilters()).only(ids))
+        return {c.arxiv_id: c for c in self._score_papers(request, len(ids))}
 
     def suggest(self, query: str) -> str | None:
         """The query with misspelt words corrected from the indexed titles and abstracts, if any.
@@ -298,6 +337,10 @@ class SearchBackend(ABC):
     def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]: ...
 
     @abstractmethod
+    def _score_papers(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        """Papers passing `request` (its filters name them) with plain words only scoring."""
+
+    @abstractmethod
     def _word_counts(self, words: list[str]) -> WordCounts:
         """The number of papers, and how many have each (lowercase) word in title or abstract."""
 
@@ -308,13 +351,17 @@ class SearchBackend(ABC):
 
     @staticmethod
     def _request(
-        query: str | ParsedQuery, filters: SearchFilters | None, sort: Sort | str = Sort.RELEVANCE
+        query: str | ParsedQuery,
+        filters: SearchFilters | None,
+        sort: Sort | str = Sort.RELEVANCE,
+        match_all: bool = False,
     ) -> SearchRequest:
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         sort = Sort(sort)
         if parsed.matches_everything:
             sort = Sort.NEWEST  # no words to rank by: every score is the same
-        return SearchRequest(parsed, (filters or SearchFilters()).merged_with(parsed), sort)
+        merged = (filters or SearchFilters()).merged_with(parsed)
+        return SearchRequest(parsed, merged, sort, match_all)
 
     @staticmethod
     def _documents(papers: Iterable[Paper | PaperDocument]) -> Iterator[PaperDocument]:

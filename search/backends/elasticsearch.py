@@ -228,8 +228,17 @@ class ElasticsearchBackend(SearchBackend):
 
     # --- Reading ---------------------------------------------------------------------------
 
-    def _query(self, request: SearchRequest, bonus: float | None) -> dict[str, Any]:
-        return compile_query(request.query, request.filters, self.stemming, bonus)
+    def _query(
+        self, request: SearchRequest, bonus: float | None = None, rank_only: bool = False
+    ) -> dict[str, Any]:
+        return compile_query(
+            request.query,
+            request.filters,
+            self.stemming,
+            bonus,
+            match_all=request.match_all,
+            rank_only=rank_only,
+        )
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The response, or None when the index does not exist yet."""
@@ -241,34 +250,36 @@ class ElasticsearchBackend(SearchBackend):
 
     def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage:
         newest = request.sort == Sort.NEWEST
-        body = search_body(self._query(request, ALL_TERMS_BONUS), offset, limit, newest=newest)
-        response = self._search(body)
+        tiered = not newest and not request.match_all and bool(request.query.optional)
+        query = self._query(request, ALL_TERMS_BONUS if tiered else None)
+        response = self._search(search_body(query, offset, limit, newest=newest))
         if response is None:
             return FetchedPage(0, [])
         highlighter = Highlighter(request.query)
-        hits = [
-            SearchHit(
-                hit["_id"],
-                None if newest else unbonused(hit["_score"]),
-                hit["_source"].get("title") or "",
-                hit["_source"].get("abstract") or "",
-                highlighter,
+        hits = []
+        for hit in response["hits"]["hits"]:
+            score, all_terms = unbonused(hit["_score"] or 0.0) if tiered else (hit["_score"], True)
+            hits.append(
+                SearchHit(
+                    hit["_id"],
+                    None if newest else score,
+                    hit["_source"].get("title") or "",
+                    hit["_source"].get("abstract") or "",
+                    highlighter,
+                    all_terms,
+                )
             )
-            for hit in response["hits"]["hits"]
-        ]
         return FetchedPage(response["hits"]["total"]["value"], hits)
 
     def _count(self, request: SearchRequest) -> int:
         with self._errors():
             try:
-                return self.client.count(index=self.index_alias, query=self._query(request, None))[
-                    "count"
-                ]
+                return self.client.count(index=self.index_alias, query=self._query(request))["count"]
             except NotFoundError:
                 return 0
 
     def _facets(self, request: SearchRequest) -> Facets:
-        response = self._search(facets_body(self._query(request, None)))
+        response = self._search(facets_body(self._query(request)))
         if response is None:
             return Facets()
         aggregations = response["aggregations"]
@@ -278,20 +289,33 @@ class ElasticsearchBackend(SearchBackend):
         )
 
     def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]:
-        body = search_body(self._query(request, None), 0, limit, source=False)
+        body = search_body(self._query(request), 0, limit, source=False)
         body["track_total_hits"] = False
         response = self._search(body)
         if response is None:
             return []
         return [Candidate(hit["_id"], hit["_score"]) for hit in response["hits"]["hits"]]
 
+    def _score_papers(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        query = self._query(request, ALL_TERMS_BONUS, rank_only=True)
+        body = search_body(query, 0, limit, source=False)
+        body["track_total_hits"] = False
+        response = self._search(body)
+        if response is None:
+            return []
+        return [
+            Candidate(hit["_id"], *unbonused(hit["_score"] or 0.0))
+            for hit in response["hits"]["hits"]
+        ]
+
     def _word_counts(self, words: list[str]) -> WordCounts:
         response = self._search(word_counts_body(words))
         if response is None:
             return WordCounts(0, {})
-        buckets = response["aggregations"]["words"]["buckets"]
-        counts = {word: buckets[word]["doc_count"] for word in words}
-        return WordCounts(response["hits"]["total"]["value"], counts)
+        aggregations = response["aggregations"]
+        counts = {word: aggregations["words"]["buckets"][word]["doc_count"] for word in words}
+        names = {w for w in words if aggregations["names"]["buckets"][w]["doc_count"]}
+        return WordCounts(response["hits"]["total"]["value"], counts, frozenset(names))
 
     def _close_words(self, words: list[str]) -> CloseWords:
         response = self._search(close_words_body(words))

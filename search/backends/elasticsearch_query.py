@@ -20,9 +20,11 @@ from search.query import (
     Phrase,
     SearchFilters,
 )
+from search.analysis import is_compound
+from search.fields import AUTHORS, PLAIN_FIELDS, TEXT
 from search.spelling import MAX_EDITS, MIN_WORD_LENGTH
 
-TEXT_FIELDS = {ALL: "text", TITLE: "title", ABSTRACT: "abstract", KEYWORDS: "keywords"}
+TEXT_FIELDS = {ALL: TEXT, TITLE: "title", ABSTRACT: "abstract", KEYWORDS: "keywords"}
 SOURCE_FIELDS = ["arxiv_id", "title", "abstract"]
 FACET_SIZE = 1000
 # Unstemmed title and abstract words: the vocabulary spelling suggestions come from.
@@ -33,9 +35,15 @@ Json = dict[str, Any]
 
 
 def compile_query(
-    query: ParsedQuery, filters: SearchFilters, stemming: bool = True, bonus: float | None = None
+    query: ParsedQuery,
+    filters: SearchFilters,
+    stemming: bool = True,
+    bonus: float | None = None,
+    *,
+    match_all: bool = False,
+    rank_only: bool = False,
 ) -> Json:
-    """The `query` part of a request; with `bonus`, papers matching every plain word rank first."""
+    """The `query` part of a request (see TantivyQueryCompiler.compile for the modes)."""
     must: list[Json] = []
     filter_ = compile_filters(filters)
     if query.arxiv_id is not None:
@@ -43,15 +51,23 @@ def compile_query(
     elif query.matches_everything:
         must.append({"match_all": {}})
     must += [compile_clause(c, stemming) for c in query.required]
-    should = [compile_clause(c, stemming) for c in query.optional]
-    if should and (must or filter_):
-        # Next to must/filter clauses a should clause is optional; one plain word must match.
-        must.append(_any(should))
-        should = []
+    words = [compile_clause(c, stemming) for c in query.optional]
+    should: list[Json] = []
+    if words and match_all:
+        must += words
+    elif words and rank_only:
+        should = words
+        must = must or [{"match_all": {}}]
+    elif words:
+        if must or filter_:
+            # Next to must/filter clauses a should clause is optional; one plain word must match.
+            must.append(_any(words))
+        else:
+            should = words
     if not (must or filter_ or should):
         return {"match_none": {}}
-    if bonus and len(query.optional) > 1:
-        every = [compile_clause(c, stemming, every_word=True) for c in query.optional]
+    if bonus and not match_all and words:
+        every = [compile_clause(c, stemming) for c in query.optional]
         should.append({"constant_score": {"filter": {"bool": {"must": every}}, "boost": bonus}})
     body: Json = {}
     for key, clauses in (("must", must), ("filter", filter_), ("should", should)):
@@ -64,6 +80,8 @@ def compile_query(
 
 def compile_filters(filters: SearchFilters) -> list[Json]:
     out: list[Json] = []
+    if filters.arxiv_ids:
+        out.append({"terms": {"arxiv_id": list(filters.arxiv_ids)}})
     if filters.categories:
         name = "categories" if filters.cross_lists else "primary_category"
         out.append({"terms": {name: list(filters.categories)}})
@@ -77,24 +95,33 @@ def compile_filters(filters: SearchFilters) -> list[Json]:
     return out
 
 
-def compile_clause(node: Clause, stemming: bool = True, every_word: bool = False) -> Json:
+def compile_clause(node: Clause, stemming: bool = True) -> Json:
     if isinstance(node, AnyOf):
-        return _any([compile_clause(o, stemming, every_word) for o in node.options])
+        return _any([compile_clause(o, stemming) for o in node.options])
     if node.field == CATEGORY:
         codes = [{"term": {"categories": node.text}}, {"term": {"archives": node.text}}]
         return {"bool": {"filter": [{"bool": {"should": codes}}]}}
+    phrase = isinstance(node, Phrase) or is_compound(node.text)
     if node.field == AUTHOR:
-        field_name = "authors"
-    elif isinstance(node, Phrase) or node.exact or not stemming:
-        field_name = f"{TEXT_FIELDS[node.field]}.exact"
-    else:
-        field_name = TEXT_FIELDS[node.field]
-    if isinstance(node, Phrase):
-        return {"match_phrase": {field_name: {"query": node.text}}}
-    match: Json = {"query": node.text}
-    if every_word:
-        match["operator"] = "and"
-    return {"match": {field_name: match}}
+        return _match(AUTHORS, node.text, phrase)
+    exact = phrase or node.exact or not stemming
+    if node.field != ALL:
+        name = TEXT_FIELDS[node.field]
+        return _match(f"{name}.exact" if exact else name, node.text, phrase)
+    parts = []
+    for name, boost in PLAIN_FIELDS.items():
+        if boost <= 0:
+            continue
+        field_name = name if name == AUTHORS or not exact else f"{name}.exact"
+        parts.append(_match(field_name, node.text, phrase, boost))
+    return _any(parts)
+
+
+def _match(field_name: str, text: str, phrase: bool, boost: float = 1.0) -> Json:
+    match: Json = {"query": text}
+    if boost != 1.0:
+        match["boost"] = boost
+    return {"match_phrase" if phrase else "match": {field_name: match}}
 
 
 def _any(clauses: list[Json]) -> Json:
@@ -130,13 +157,15 @@ def facets_body(query: Json) -> Json:
 
 
 def word_counts_body(words: list[str]) -> Json:
-    """How many papers there are, and how many contain each word (one filters bucket each)."""
+    """How many papers there are, how many contain each word and how many have it in an author
+    name (one filters bucket each)."""
     return {
         "size": 0,
         "track_total_hits": True,
         "query": {"match_all": {}},
         "aggs": {
-            "words": {"filters": {"filters": {w: {"term": {VOCABULARY_FIELD: w}} for w in words}}}
+            "words": {"filters": {"filters": {w: {"term": {VOCABULARY_FIELD: w}} for w in words}}},
+            "names": {"filters": {"filters": {w: {"match": {AUTHORS: w}} for w in words}}},
         },
     }
 

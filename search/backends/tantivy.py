@@ -40,6 +40,7 @@ from search.backends.base import (
 )
 from search.backends.tantivy_query import TantivyQueryCompiler
 from search.documents import PaperDocument
+from search.fields import AUTHORS
 from search.highlight import Highlighter
 from search.query import archive_of
 from search.spelling import MAX_EDITS, CloseWords, WordCounts
@@ -98,6 +99,11 @@ def tantivy_document(doc: PaperDocument) -> Document:
         out.add_integer("year", day.year)
     out.add_integer("recency", doc["recency"])
     return out
+
+
+def _tiered(request: SearchRequest) -> bool:
+    """Whether hits are ranked with the all-words tier (relevance, one word being enough)."""
+    return request.sort == Sort.RELEVANCE and not request.match_all and bool(request.query.optional)
 
 
 def _register_analyzers(index: Index) -> Index:
@@ -263,14 +269,22 @@ class TantivyBackend(SearchBackend):
                     reader.meta_stamp = stamp
         return reader.index.searcher()
 
-    def _query(self, request: SearchRequest, bonus: float | None) -> tantivy.Query:
-        return self.compiler.compile(request.query, request.filters, bonus)
+    def _query(
+        self, request: SearchRequest, bonus: float | None = None, rank_only: bool = False
+    ) -> tantivy.Query:
+        return self.compiler.compile(
+            request.query,
+            request.filters,
+            match_all=request.match_all,
+            bonus=bonus,
+            rank_only=rank_only,
+        )
 
     def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage:
         searcher = self.searcher()
         if searcher is None:
             return FetchedPage(0, [])
-        query = self._query(request, ALL_TERMS_BONUS)
+        query = self._query(request, ALL_TERMS_BONUS if _tiered(request) else None)
         if request.sort == Sort.NEWEST:
             result = searcher.search(
                 query, limit, count=True, offset=offset, order_by_field="recency", order=Order.Desc
@@ -278,16 +292,19 @@ class TantivyBackend(SearchBackend):
         else:
             result = searcher.search(query, limit, count=True, offset=offset)
         highlighter = Highlighter(request.query)
+        tiered = _tiered(request)
         hits = []
         for score, address in result.hits:
             stored = searcher.doc(address)
+            bm25, all_terms = unbonused(score) if tiered else (score, True)
             hits.append(
                 SearchHit(
                     stored.get_first("arxiv_id"),
-                    unbonused(score) if request.sort == Sort.RELEVANCE else None,
+                    bm25 if request.sort == Sort.RELEVANCE else None,
                     stored.get_first("title") or "",
                     stored.get_first("abstract") or "",
                     highlighter,
+                    all_terms,
                 )
             )
         return FetchedPage(result.count or 0, hits)
@@ -296,7 +313,7 @@ class TantivyBackend(SearchBackend):
         searcher = self.searcher()
         if searcher is None:
             return 0
-        return searcher.search(self._query(request, None), 1, count=True).count or 0
+        return searcher.search(self._query(request), 1, count=True).count or 0
 
     def _facets(self, request: SearchRequest) -> Facets:
         searcher = self.searcher()
@@ -306,7 +323,7 @@ class TantivyBackend(SearchBackend):
             "categories": {"terms": {"field": "categories", "size": FACET_SIZE}},
             "years": {"terms": {"field": "year", "size": FACET_SIZE}},
         }
-        result = searcher.aggregate(self._query(request, None), aggregations)
+        result = searcher.aggregate(self._query(request), aggregations)
         return Facets(
             categories={b["key"]: b["doc_count"] for b in result["categories"]["buckets"]},
             years={int(b["key"]): b["doc_count"] for b in result["years"]["buckets"]},
@@ -316,18 +333,35 @@ class TantivyBackend(SearchBackend):
         searcher = self.searcher()
         if searcher is None:
             return []
-        result = searcher.search(self._query(request, None), limit, count=False)
+        result = searcher.search(self._query(request), limit, count=False)
         return [
             Candidate(searcher.doc(address).get_first("arxiv_id"), score)
             for score, address in result.hits
         ]
+
+    def _score_papers(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        searcher = self.searcher()
+        if searcher is None:
+            return []
+        query = self._query(request, ALL_TERMS_BONUS, rank_only=True)
+        result = searcher.search(query, limit, count=False)
+        out = []
+        for score, address in result.hits:
+            bm25, all_terms = unbonused(score)
+            out.append(Candidate(searcher.doc(address).get_first("arxiv_id"), bm25, all_terms))
+        return out
 
     def _word_counts(self, words: list[str]) -> WordCounts:
         searcher = self.searcher()
         if searcher is None:
             return WordCounts(0, {})
         counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
-        return WordCounts(searcher.num_docs, counts)
+        names = {
+            word
+            for word in words
+            if any(searcher.doc_freq(AUTHORS, t) for t in analyzer(NAMES).analyze(word))
+        }
+        return WordCounts(searcher.num_docs, counts, frozenset(names))
 
     def _close_words(self, words: list[str]) -> CloseWords:
         searcher = self.searcher()

@@ -49,7 +49,7 @@ def test_the_search_page_explains_the_query_language_before_a_search(client, db)
 
 def test_results_show_highlighted_snippets_count_and_time(client, indexed):
     page = client.get("/search", {"q": "whitening"}).content.decode()
-    assert "1 result " in page and " ms" in page
+    assert "1 paper matches all your words" in page and " ms" in page
     assert "<mark>Whitening</mark> sentence embeddings" in page
     assert "Graph neural" not in page
 

@@ -21,14 +21,34 @@ def compiled(text, filters=NO_FILTERS, **kwargs):
     return compile_query(query, filters.merged_with(query), **kwargs)
 
 
-def test_plain_words_are_should_matches_on_stemmed_text():
-    assert compiled("deep graph") == {
+def plain(word, exact=False, phrase=False):
+    """What a plain word compiles to: title and abstract, key phrases (boosted) and names."""
+    kind = "match_phrase" if phrase else "match"
+    suffix = ".exact" if exact or phrase else ""
+    return {
         "bool": {
             "should": [
-                {"match": {"text": {"query": "deep"}}},
-                {"match": {"text": {"query": "graph"}}},
+                {kind: {f"text{suffix}": {"query": word}}},
+                {kind: {f"keywords{suffix}": {"query": word, "boost": 0.5}}},
+                {kind: {"authors": {"query": word}}},
             ]
         }
+    }
+
+
+def test_plain_words_match_text_key_phrases_and_author_names():
+    assert compiled("deep graph") == {"bool": {"should": [plain("deep"), plain("graph")]}}
+
+
+def test_matching_all_words_makes_every_plain_word_required():
+    assert compiled("deep graph", match_all=True) == {
+        "bool": {"must": [plain("deep"), plain("graph")]}
+    }
+
+
+def test_hyphenated_compounds_are_phrases_on_exact_subfields():
+    assert compiled("text-to-speech", match_all=True) == {
+        "bool": {"must": [plain("text-to-speech", phrase=True)]}
     }
 
 
@@ -36,28 +56,26 @@ def test_bonus_ranks_papers_with_every_word_first():
     tier = compiled("deep graph", bonus=ALL_TERMS_BONUS)["bool"]["should"][-1]
     assert tier == {
         "constant_score": {
-            "filter": {
-                "bool": {
-                    "must": [
-                        {"match": {"text": {"query": "deep", "operator": "and"}}},
-                        {"match": {"text": {"query": "graph", "operator": "and"}}},
-                    ]
-                }
-            },
+            "filter": {"bool": {"must": [plain("deep"), plain("graph")]}},
             "boost": ALL_TERMS_BONUS,
         }
     }
 
 
-def test_one_word_needs_no_bonus():
-    assert compiled("graph", bonus=ALL_TERMS_BONUS) == {
-        "bool": {"should": [{"match": {"text": {"query": "graph"}}}]}
+def test_rank_only_scores_words_without_requiring_any():
+    query = compiled("deep graph", SearchFilters(arxiv_ids=("2501.00001",)), rank_only=True)
+    assert query == {
+        "bool": {
+            "must": [{"match_all": {}}],
+            "filter": [{"terms": {"arxiv_id": ["2501.00001"]}}],
+            "should": [plain("deep"), plain("graph")],
+        }
     }
 
 
 def test_without_stemming_words_go_to_the_exact_subfield():
     assert compiled("graphs", stemming=False) == {
-        "bool": {"should": [{"match": {"text.exact": {"query": "graphs"}}}]}
+        "bool": {"should": [plain("graphs", exact=True)]}
     }
 
 
@@ -65,7 +83,7 @@ def test_phrases_are_required_on_exact_subfields():
     assert compiled('"graph neural" ti:"deep nets"') == {
         "bool": {
             "must": [
-                {"match_phrase": {"text.exact": {"query": "graph neural"}}},
+                plain("graph neural", phrase=True),
                 {"match_phrase": {"title.exact": {"query": "deep nets"}}},
             ]
         }
@@ -75,11 +93,8 @@ def test_phrases_are_required_on_exact_subfields():
 def test_exclusions_are_must_not():
     assert compiled('graph -survey -"neural net"') == {
         "bool": {
-            "should": [{"match": {"text": {"query": "graph"}}}],
-            "must_not": [
-                {"match": {"text": {"query": "survey"}}},
-                {"match_phrase": {"text.exact": {"query": "neural net"}}},
-            ],
+            "should": [plain("graph")],
+            "must_not": [plain("survey"), plain("neural net", phrase=True)],
         }
     }
 
@@ -88,16 +103,7 @@ def test_plain_words_next_to_filters_need_one_match():
     query = compiled("deep graph", SearchFilters(categories=("cs.LG",), cross_lists=False))
     assert query == {
         "bool": {
-            "must": [
-                {
-                    "bool": {
-                        "should": [
-                            {"match": {"text": {"query": "deep"}}},
-                            {"match": {"text": {"query": "graph"}}},
-                        ]
-                    }
-                }
-            ],
+            "must": [{"bool": {"should": [plain("deep"), plain("graph")]}}],
             "filter": [{"terms": {"primary_category": ["cs.LG"]}}],
         }
     }
@@ -134,10 +140,7 @@ def test_or_group_is_a_should_inside_the_query():
             "should": [
                 {
                     "bool": {
-                        "should": [
-                            {"match": {"text": {"query": "qubits"}}},
-                            {"match": {"text": {"query": "dualities"}}},
-                        ]
+                        "should": [plain("qubits"), plain("dualities")]
                     }
                 }
             ]
@@ -203,7 +206,7 @@ def test_mapping_has_stemmed_fields_with_exact_subfields():
     assert mapping["announced"]["type"] == "date"
 
 
-def test_word_counts_are_one_filters_bucket_per_word_on_unstemmed_text():
+def test_word_counts_are_one_filters_bucket_per_word_on_unstemmed_text_and_names():
     assert word_counts_body(["nueral", "graph"]) == {
         "size": 0,
         "track_total_hits": True,
@@ -216,7 +219,15 @@ def test_word_counts_are_one_filters_bucket_per_word_on_unstemmed_text():
                         "graph": {"term": {"text.exact": "graph"}},
                     }
                 }
-            }
+            },
+            "names": {
+                "filters": {
+                    "filters": {
+                        "nueral": {"match": {"authors": "nueral"}},
+                        "graph": {"match": {"authors": "graph"}},
+                    }
+                }
+            },
         },
     }
 
