@@ -18,9 +18,9 @@ from django.conf import settings
 from ml.artifacts import ArtifactSet
 from ml.fusion import fuse
 from papers.enrichment.artifacts import current_artifacts
-from papers.enrichment.vectors import VectorStore
 from papers.models import Paper
 from search.backends.base import ALL_TERMS_BONUS, SearchHit, unbonused
+from search.dense import VectorStore
 from search.query import ABSTRACT, ALL, KEYWORDS, TITLE, ParsedQuery
 
 _SEMANTIC_FIELDS = {ALL, TITLE, ABSTRACT, KEYWORDS}
