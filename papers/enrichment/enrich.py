@@ -15,9 +15,9 @@ from django.db.models import QuerySet
 from ml.artifacts import ArtifactSet
 from ml.encoder import TextEncoder, paper_text
 from papers.enrichment.artifacts import load_current
-from papers.enrichment.vectors import VectorStore
 from papers.models import Paper
 from papers.signals import announce_changed
+from search.dense import VectorStore
 
 SENDER = "enrichment"  # papers_changed sender: the index should update, enrichment need not run
 

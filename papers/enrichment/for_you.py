@@ -16,10 +16,10 @@ from django.db.models import Max
 
 from ml.recommend import PaperRecommender
 from papers.enrichment.artifacts import current_artifacts
-from papers.enrichment.corpus import corpus_vectors
 from papers.enrichment.related import phrases_in
 from papers.library.models import Mark
 from papers.models import Paper
+from search.dense import dense_index
 
 MAX_SEEDS = 500
 BACKGROUND = 1000
@@ -59,10 +59,10 @@ def recommend_for(user, n: int = 50, days: int | None = None) -> ForYou:
     if artifacts is None:
         result.reason = "Recommendations start once the models are trained (a few minutes)."
         return result
-    corpus = corpus_vectors(artifacts)
+    index = dense_index(artifacts)
     negatives = _marked(user, Mark.Kind.NOT_INTERESTED)
-    pos = corpus.rows_of(p.pk for p in seeds)
-    neg = corpus.rows_of(p.pk for p in negatives)
+    pos = index.rows_of(p.pk for p in seeds)
+    neg = index.rows_of(p.pk for p in negatives)
     if not len(pos):
         result.reason = "Your starred papers are still being analysed; try again shortly."
         return result
@@ -71,21 +71,21 @@ def recommend_for(user, n: int = 50, days: int | None = None) -> ForYou:
     candidates = Paper.objects.filter(withdrawn=False)
     if result.since:
         candidates = candidates.filter(announced__gt=result.since)
-    rows = corpus.rows_of(candidates.values_list("pk", flat=True))
+    rows = index.rows_of(candidates.values_list("pk", flat=True))
     if not len(rows):
         result.reason = "No recent papers to recommend yet."
         return result
     rng = np.random.default_rng(user.pk)
-    background = rng.choice(len(corpus.pks), size=min(BACKGROUND, len(corpus.pks)), replace=False)
+    background = rng.choice(len(index.pks), size=min(BACKGROUND, len(index.pks)), replace=False)
     model = PaperRecommender().fit(
-        corpus.vectors[pos],
-        corpus.pks[pos].tolist(),
-        corpus.vectors[neg] if len(neg) else None,
-        corpus.vectors[background],
+        index.vectors[pos],
+        index.pks[pos].tolist(),
+        index.vectors[neg] if len(neg) else None,
+        index.vectors[background],
     )
     marked = {p.pk for p in seeds} | {p.pk for p in negatives}
     recs = model.recommend(
-        corpus.vectors[rows], corpus.pks[rows].tolist(), top_n=n, exclude=list(marked)
+        index.vectors[rows], index.pks[rows].tolist(), top_n=n, exclude=list(marked)
     )
     papers = Paper.objects.in_bulk([r.paper_id for r in recs])
     by_pk = {p.pk: p for p in seeds}

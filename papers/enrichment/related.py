@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
 
 from papers.enrichment.artifacts import current_artifacts
-from papers.enrichment.corpus import corpus_vectors
 from papers.models import Paper
+from search.dense import dense_index
 
 
 @dataclass
@@ -38,28 +37,24 @@ def by_vector(paper: Paper, n: int | None = None) -> list[RelatedPaper]:
     artifacts = current_artifacts()
     if artifacts is None or paper.embedded_with != artifacts.encoder_id:
         return []
-    corpus = corpus_vectors(artifacts)
-    row = corpus.row_of(paper.pk)
+    index = dense_index(artifacts)
+    row = index.row_of(paper.pk)
     if row is None:
         return []
-    sims = corpus.vectors @ corpus.vectors[row]
-    sims[row] = -np.inf  # not itself
-    k = min(n, len(sims) - 1)
-    if k <= 0:
-        return []
-    top = np.argpartition(-sims, k - 1)[:k]
-    top = top[np.argsort(-sims[top], kind="stable")]
-    others = Paper.objects.in_bulk([int(corpus.pks[i]) for i in top])
+    pks, sims = index.search(index.vectors[row], n + 1)
+    keep = pks != paper.pk  # not itself
+    pks, sims = pks[keep][:n], sims[keep][:n]
+    others = Paper.objects.in_bulk(pks.tolist())
     out = []
-    for i in top:
-        other = others.get(int(corpus.pks[i]))
+    for pk, sim in zip(pks.tolist(), sims.tolist(), strict=True):
+        other = others.get(pk)
         if other is None or other.withdrawn:
             continue
         shared = phrases_in(paper.keywords or [], other)
-        why = f"similar in meaning (cosine {sims[i]:.2f})"
+        why = f"similar in meaning (cosine {sim:.2f})"
         if shared:
             why += "; both about " + ", ".join(shared[:3])
-        out.append(RelatedPaper(other, float(sims[i]), why, shared))
+        out.append(RelatedPaper(other, sim, why, shared))
     return out
 
 

@@ -22,8 +22,8 @@ from ml.artifacts import train_artifacts
 from ml.encoder import TextEncoder, paper_text
 from papers.enrichment.artifacts import install
 from papers.enrichment.enrich import embed_missing
-from papers.enrichment.vectors import VectorStore
 from papers.models import Paper, TrainingRun
+from search.dense import VectorStore
 
 logger = logging.getLogger(__name__)
 Status = TrainingRun.Status

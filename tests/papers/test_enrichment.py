@@ -15,10 +15,10 @@ from ml.artifacts import ArtifactSet
 from ml.versioning import ArtifactMismatch, ArtifactMissing
 from papers.enrichment import enrich, tasks, training
 from papers.enrichment.artifacts import current_artifacts, install, load_current, models_dir
-from papers.enrichment.vectors import VectorStore
 from papers.ingest.upsert import upsert_records
 from papers.models import Paper, TrainingRun
 from search.backends.base import get_search_backend
+from search.dense import VectorStore
 from search.query import SearchFilters, parse_query
 from tests.conftest import load_sample, sample_lines
 from tests.papers.factories import record
