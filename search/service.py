@@ -1,6 +1,7 @@
 """One search as the browser and the API run it: parse, search, page, attach the papers."""
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from search.backends.base import (
 )
 from search.highlight import Highlighter
 from search.query import SearchFilters, parse_query
+from search.tasks import index_papers
+
+log = logging.getLogger(__name__)
 
 
 class BadSearchRequest(ValueError):
@@ -138,6 +142,13 @@ def run_search(
     if suggest and page == 1 and parsed.arxiv_id is None:
         suggestion = backend.suggest(query)
     papers = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
+    if missing := [h.arxiv_id for h in hits if h.arxiv_id not in papers]:
+        # The index holds papers the database no longer has: not shown, not counted, and the
+        # index is repaired (search.tasks deletes what the database does not hold).
+        log.warning("search hits missing from the database, repairing: %s", missing[:10])
+        index_papers.delay(missing)
+        lost = sum(h.all_terms for h in hits if h.arxiv_id not in papers)
+        total, available = max(0, total - lost), max(0, available - len(missing))
     highlighter = Highlighter(parsed)
     rows = [
         ResultRow(_hit(h, papers[h.arxiv_id], highlighter), papers[h.arxiv_id])

@@ -113,6 +113,9 @@ def enriched(models, django_capture_on_commit_callbacks):
     """The sample slice ingested, enriched and indexed, as a running site would have it."""
     with django_capture_on_commit_callbacks(execute=True):
         load_sample()
+    from papers.enrichment.artifacts import current_artifacts
     from papers.models import Paper
+    from search.hybrid import query_vectors
 
+    query_vectors.wait(current_artifacts())  # as the web process's warm-up does at start
     return Paper.objects.all()

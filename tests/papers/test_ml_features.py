@@ -11,7 +11,6 @@ from papers.enrichment import related
 from papers.enrichment.for_you import recommend_for
 from papers.library.models import ApiToken, Mark
 from papers.models import Paper
-from search.backends.base import ALL_TERMS_BONUS
 from search.service import run_search
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -30,17 +29,65 @@ def _star(user, papers, kind=Mark.Kind.STAR):
 # --- Hybrid search ------------------------------------------------------------------------------
 
 
-def test_hybrid_search_reorders_the_same_papers_and_keeps_all_words_first(enriched):
-    hybrid = run_search("image segmentation with language models", page_size=100)
-    plain = run_search("image segmentation with language models", page_size=100, rerank=False)
+def test_hybrid_search_counts_the_same_papers_and_puts_those_with_every_word_first(enriched):
+    query = "segmentation language models"
+    hybrid = run_search(query, page_size=100)
+    plain = run_search(query, page_size=100, rerank=False)
 
     assert hybrid.reranked and not plain.reranked
     assert hybrid.total == plain.total
-    ids = [r.hit.arxiv_id for r in hybrid.rows]
-    assert sorted(ids) == sorted(r.hit.arxiv_id for r in plain.rows)
-    tiers = [r.hit.score >= ALL_TERMS_BONUS for r in plain.rows]
-    all_words = {r.hit.arxiv_id for r, tier in zip(plain.rows, tiers, strict=True) if tier}
-    assert set(ids[: len(all_words)]) == all_words
+    # The backend flags each hit; the plain ranking's all-words papers are the count's papers.
+    all_words = {r.hit.arxiv_id for r in plain.rows if r.hit.all_terms}
+    assert all_words and len(all_words) == plain.total
+    flags = [r.hit.all_terms for r in hybrid.rows]
+    assert flags == sorted(flags, reverse=True)  # every all-words paper before any other
+    assert {r.hit.arxiv_id for r in hybrid.rows[: len(all_words)]} == all_words
+
+
+def test_a_question_sharing_no_word_with_the_papers_finds_them_by_meaning(enriched):
+    from search.backends.base import get_search_backend
+
+    question = "photographs photos snapshots"
+    assert get_search_backend().count(question) == 0  # no paper holds any of these words
+    result = run_search(question)
+    assert result.reranked and result.total == 0
+    assert len(result.rows) >= 10
+    top = [r.paper for r in result.rows[:10]]
+    assert sum(p.primary_category_id == "cs.CV" for p in top) >= 6
+
+
+def test_a_search_answers_at_once_while_the_encoder_is_still_loading(
+    client, enriched, monkeypatch
+):
+    import threading
+
+    from ml.artifacts import ArtifactSet
+    from search import hybrid
+
+    release = threading.Event()
+    real_embed = ArtifactSet.embed
+
+    def slow_embed(self, texts):
+        release.wait(30)  # a model load that takes long, as after every restart
+        return real_embed(self, texts)
+
+    monkeypatch.setattr(ArtifactSet, "embed", slow_embed)
+    monkeypatch.setattr(hybrid, "query_vectors", hybrid.QueryVectors())
+    try:
+        page = client.get("/search", {"q": "language models"})
+        api = client.get("/api/v1/search", {"q": "language models"}).json()
+    finally:
+        release.set()
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "still starting up" in html and "hybrid ranking" not in html
+    assert api["reranked"] is False and api["results"]
+    assert any("still starting up" in n for n in api["notices"])
+    # Once loaded, the same search is ranked by meaning too.
+    from papers.enrichment.artifacts import current_artifacts
+
+    assert hybrid.query_vectors.wait(current_artifacts(), timeout=60)
+    assert client.get("/api/v1/search", {"q": "language models"}).json()["reranked"] is True
 
 
 def test_hybrid_search_finds_a_paper_by_its_title(enriched):

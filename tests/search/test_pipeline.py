@@ -151,3 +151,15 @@ def test_the_api_reports_matches_of_every_word_and_flags_partial_ones(client, in
 def test_the_search_page_says_how_many_match_all_words(client, indexed):
     page = client.get("/search", {"q": "speculative decoding", "rank": "bm25"}).content.decode()
     assert "1 paper matches all your words" in page
+
+
+def test_hits_the_database_does_not_have_are_not_shown_counted_or_kept(indexed):
+    from search.documents import document
+
+    # An orphan: in the index, not in the database (a crash between the two, say).
+    get_search_backend().index([document("2605.09999", "Speculative decoding, a ghost")])
+    assert get_search_backend().count("speculative decoding", match_all=True) == 2
+    page = run_search("speculative decoding", sort="newest")
+    assert page.total == 1 and ids(page) == ["2605.00103"]
+    # The request repaired the index (tasks run eagerly in tests).
+    assert get_search_backend().count("speculative decoding", match_all=True) == 1
