@@ -56,8 +56,9 @@ def compile_query(
     if words and match_all:
         must += words
     elif words and rank_only:
-        should = words
-        must = must or [{"match_all": {}}]
+        should = words  # next to a filter none of them is required
+        if not (must or filter_):
+            filter_.append({"match_all": {}})
     elif words:
         if must or filter_:
             # Next to must/filter clauses a should clause is optional; one plain word must match.

@@ -292,3 +292,39 @@ def test_suggest_keeps_fields_exclusions_ids_and_math_as_typed(indexed):
     assert indexed.suggest("au:vaswanni -nueral cat:cs.LG NOT qubtis") is None
     assert indexed.suggest("arXiv:2503.00003") is None
     assert indexed.suggest("$nueral$ residul") == "$nueral$ residual"
+
+
+def test_matching_all_words_needs_every_plain_word_in_some_field(indexed):
+    assert found(indexed, "deep graph", match_all=True) == {"2407.00005"}
+    assert indexed.count("deep graph", match_all=True) == 1
+    assert indexed.count("deep graph") > 1  # one word is enough without it
+    # Words may come from different fields: a name and a title word.
+    assert found(indexed, "lovelace graph", match_all=True) == {"2407.00005"}
+
+
+def test_plain_words_find_author_names_without_accents(indexed):
+    assert found(indexed, "Witten") == {"hep-th/9901001"}
+    assert found(indexed, "jose garcia", match_all=True) == {"2406.00004"}
+
+
+def test_a_hyphenated_compound_matches_as_a_phrase(indexed):
+    assert found(indexed, "graph-neural", match_all=True) == {"2502.00002"}
+    if indexed.alias == "tantivy":  # osmem-server's phrases are not Lucene's: order unchecked
+        assert found(indexed, "neural-graph", match_all=True) == set()
+
+
+def test_relevance_hits_say_whether_they_hold_every_word(indexed):
+    hits = indexed.search("deep graph")[:10]
+    flagged = {h.arxiv_id for h in hits if h.all_terms}
+    assert flagged == {"2407.00005"}
+    assert hits[0].arxiv_id == "2407.00005"
+
+
+def test_score_papers_scores_given_papers_that_pass_the_filters(indexed):
+    wanted = ["2407.00005", "2501.00001", "2505.00008", "2503.00003"]
+    scored = indexed.score_papers("deep graph", SearchFilters(categories=("cs.LG", "cs.AI")), wanted)
+    assert set(scored) == {"2407.00005", "2501.00001", "2503.00003"}  # quant-ph filtered out
+    assert scored["2407.00005"].all_terms and not scored["2501.00001"].all_terms
+    assert scored["2501.00001"].score > 0  # holds "deep"
+    assert scored["2503.00003"].score == 0  # holds neither word, still passes the filters
+    assert indexed.score_papers('"graph neural"', None, wanted) == {}  # phrase required

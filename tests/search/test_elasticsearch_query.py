@@ -66,7 +66,6 @@ def test_rank_only_scores_words_without_requiring_any():
     query = compiled("deep graph", SearchFilters(arxiv_ids=("2501.00001",)), rank_only=True)
     assert query == {
         "bool": {
-            "must": [{"match_all": {}}],
             "filter": [{"terms": {"arxiv_id": ["2501.00001"]}}],
             "should": [plain("deep"), plain("graph")],
         }
