@@ -124,7 +124,6 @@ def run_search(
     backend = get_search_backend()
     notices = list(parsed.notices)
     matching = backend.search(parsed, filters, sort, match_all=True)
-    total = matching.count()
     ranking = None
     if sort == Sort.RELEVANCE and parsed.arxiv_id is None and not parsed.matches_everything:
         if rerank:
@@ -132,12 +131,15 @@ def run_search(
             if ranking is hybrid.Unranked.WARMING_UP:
                 notices.append(WARMING_UP_NOTICE)
         if isinstance(ranking, hybrid.Ranking):
+            total = matching.count()
             hits, available = _hybrid_page(ranking, matching, total, start, stop)
         else:  # by words: papers holding every word first, then those holding some
             by_words = backend.search(parsed, filters, sort)
             hits, available = by_words[start:stop], by_words.count()
+            total = matching.count()
     else:
-        hits, available = matching[start:stop], total
+        hits = matching[start:stop]
+        total = available = matching.count()
     suggestion = None
     if suggest and page == 1 and parsed.arxiv_id is None:
         suggestion = backend.suggest(query)
