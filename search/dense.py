@@ -144,7 +144,7 @@ class VectorStore:
 # ------------------------------------------------------------------------------- dense index
 FORMAT = 1
 # Exact search up to this many papers; an IVF index beyond (bench/dense_scale.py chose it).
-EXACT_MAX = 200_000
+EXACT_MAX = 100_000
 # IVF lists: about 2 sqrt(n) (k-means on 40 points per list, 10 iterations); probes: 1/16 of
 # the lists, whose candidates (RERANK x k) are re-scored exactly (bench/dense_scale.py).
 IVF_LISTS_PER_SQRT = 2.0
