@@ -22,10 +22,10 @@ A base is written to a temporary directory and renamed into place, under a file 
 process builds while the others keep using what they have; older bases are removed. Vectors
 written after a base (the journal past its offset) form a small in-memory *delta* per process,
 searched exactly and preferred over the base for papers in both; once the delta outgrows
-REBUILD_FRACTION of the base, the next caller that gets the lock (usually the enrichment worker,
-which refreshes after each batch) builds a new base. Files are never modified once renamed;
-one that fails to open is removed and rebuilt, and if the index cannot be had at all,
-DenseIndexUnavailable says why.
+REBUILD_FRACTION of the base (or DELTA_MAX papers), the next caller that gets the lock (usually
+the enrichment worker, which refreshes after each batch) builds a new base. Files are never
+modified once renamed; one that fails to open is removed and rebuilt, and if the index cannot
+be had at all, DenseIndexUnavailable says why.
 """
 
 from __future__ import annotations
@@ -132,14 +132,6 @@ class VectorStore:
         found = np.abs(out).sum(axis=1) > 0
         return out, found
 
-    def version_key(self) -> tuple[int, int] | None:
-        """Changes whenever the file is written: (size, mtime_ns), or None without a file."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return stat.st_size, stat.st_mtime_ns
-
 
 # ------------------------------------------------------------------------------- dense index
 FORMAT = 1
@@ -151,9 +143,11 @@ IVF_LISTS_PER_SQRT = 2.0
 IVF_TRAIN_PER_LIST = 40
 IVF_PROBE_FRACTION = 1 / 16
 RERANK = 4
-# A new base once the delta exceeds this share of the base (and DELTA_MIN papers).
+# A new base once the delta exceeds this share of the base, and at least DELTA_MIN papers; at
+# most DELTA_MAX (each process holds the delta in memory: 1 KB per paper).
 REBUILD_FRACTION = 0.1
 DELTA_MIN = 2_000
+DELTA_MAX = 50_000
 BUILD_CHUNK = 65_536
 BUILD_WAIT_SECONDS = 60.0  # how long a caller without any base waits for another's build
 _KEEP_VERSIONS = 2  # bases of the current artifacts and of the set before
@@ -327,7 +321,7 @@ class DenseIndex:
             pks = np.asarray(self.base.pks[rows], dtype=np.int64)
         if len(self.delta_pks):
             delta_sims = self.delta @ query
-            top = np.argsort(-delta_sims, kind="stable")[:k]
+            top = np.argpartition(-delta_sims, min(k, len(delta_sims)) - 1)[:k]
             pks = np.concatenate([pks, self.delta_pks[top]])
             sims = np.concatenate([sims, delta_sims[top]])
             order = np.argsort(-sims, kind="stable")[:k]
@@ -536,7 +530,7 @@ def _open_newest(slug: str) -> Base | None:
 def _needs_rebuild(base: Base | None, delta_size: int) -> bool:
     if base is None:
         return True
-    return delta_size > max(DELTA_MIN, REBUILD_FRACTION * len(base.pks))
+    return delta_size > min(max(DELTA_MIN, REBUILD_FRACTION * len(base.pks)), DELTA_MAX)
 
 
 def dense_index(artifacts: ArtifactSet, wait: float | None = None) -> DenseIndex:
