@@ -149,7 +149,7 @@ REBUILD_FRACTION = 0.1
 DELTA_MIN = 2_000
 DELTA_MAX = 50_000
 BUILD_CHUNK = 65_536
-BUILD_WAIT_SECONDS = 60.0  # how long a caller without any base waits for another's build
+BUILD_WAIT_SECONDS = 5.0  # how long a caller without any base waits for another process's build
 _KEEP_VERSIONS = 2  # bases of the current artifacts and of the set before
 
 faiss.omp_set_num_threads(1)  # one query per web worker thread; workers share the cores
