@@ -63,7 +63,7 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
         return 0
     encoder = artifacts.encoder()
     if embed_missing(papers, encoder):
-        _refresh_dense_index(artifacts)
+        refresh_dense_index(artifacts)
     raw, _ = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
     tags = artifacts.predict_tags(artifacts.whiten(raw))
     limit = settings.ML_KEYWORDS_MAX_CHARS
@@ -80,9 +80,9 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     return len(papers)
 
 
-def _refresh_dense_index(artifacts: ArtifactSet) -> None:
-    """Fold the new vectors into the shared dense index here, in the worker, so that web
-    processes find a recent base (built when the new vectors outgrow the current one)."""
+def refresh_dense_index(artifacts: ArtifactSet) -> None:
+    """Fold new vectors (or new artifacts) into the shared dense index here, in the worker, so
+    that web processes find a recent base mapped rather than build one in a request."""
     try:
         dense_index(artifacts, wait=0)
     except DenseIndexUnavailable as exc:

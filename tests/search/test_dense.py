@@ -274,3 +274,13 @@ def test_two_processes_share_one_mapped_copy_of_the_vectors(artifacts, settings)
     assert flat["Shared_Clean"] + flat["Shared_Dirty"] >= size_kb * 0.9
     assert flat["Pss"] <= flat["Rss"] * 0.6  # its proportional share: half, with two processes
     assert "pks.npy" in mapped
+
+
+def test_the_worker_builds_the_base_so_web_processes_only_map_it(artifacts):
+    from papers.enrichment.enrich import refresh_dense_index
+
+    pks, _ = add_papers(30)
+    refresh_dense_index(artifacts)
+    bases = [p for p in dense.dense_dir().iterdir() if not p.name.startswith(".")]
+    assert len(bases) == 1
+    assert np.load(bases[0] / "pks.npy").tolist() == sorted(pks.tolist())
