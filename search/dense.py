@@ -411,19 +411,21 @@ def write_base(
 
 
 def _build(artifacts: ArtifactSet, store: VectorStore) -> Path:
-    """Build a base from the store's vectors of every paper embedded with the encoder (the
-    caller holds the build lock, so any temporary directory left is a crashed build's)."""
+    """Build a base from the store's vectors of every paper embedded with the encoder, or
+    written to the journal before its offset (a paper whose vector is stored but not yet
+    marked in the database is not lost between base and delta). The caller holds the build
+    lock, so any temporary directory left is a crashed build's."""
     for stale in dense_dir().glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     started = time.monotonic()
     offset = store.journal_size()  # before reading rows: later writes go to the delta
-    pks = np.fromiter(
+    marked = np.fromiter(
         Paper.objects.filter(embedded_with=artifacts.encoder_id)
-        .order_by("pk")
         .values_list("pk", flat=True)
         .iterator(chunk_size=BUILD_CHUNK),
         dtype=np.int64,
     )
+    pks = np.union1d(marked, store.written_since(0, offset))
     found = np.zeros(len(pks), dtype=bool)
     for start in range(0, len(pks), BUILD_CHUNK):
         _, found[start : start + BUILD_CHUNK] = store.read(pks[start : start + BUILD_CHUNK])

@@ -284,3 +284,12 @@ def test_the_worker_builds_the_base_so_web_processes_only_map_it(artifacts):
     bases = [p for p in dense.dense_dir().iterdir() if not p.name.startswith(".")]
     assert len(bases) == 1
     assert np.load(bases[0] / "pks.npy").tolist() == sorted(pks.tolist())
+
+
+def test_a_vector_stored_before_its_paper_is_marked_is_not_lost_by_a_build(artifacts):
+    pks, raw = add_papers(20)
+    Paper.objects.filter(pk=pks[4]).update(embedded_with="")  # the worker stopped in between
+
+    index = dense_index(artifacts)
+    found, _ = index.search(artifacts.whiten(raw[4:5])[0], 1)
+    assert found.tolist() == [pks[4]]
