@@ -223,6 +223,12 @@ def test_the_ivf_path_finds_what_exact_search_finds(tmp_path, monkeypatch):
         hits += len(set(found.tolist()) & set(expected.tolist()))
     assert hits / (10 * len(queries)) >= 0.95
 
+    # A paper re-embedded since the base: found once, by its new vector.
+    moved = dense.DenseIndex(base, pks[:1], queries[:1])
+    found, sims = moved.search(queries[0], 10)
+    assert found[0] == pks[0] and sims[0] == pytest.approx(1.0, abs=1e-5)
+    assert len(set(found.tolist())) == 10
+
 
 SMAPS_CHILD = """
 import json, os, sys
