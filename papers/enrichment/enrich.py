@@ -7,6 +7,7 @@ rows are updated last, so a batch interrupted anywhere is simply done again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 from django.conf import settings
@@ -17,8 +18,9 @@ from ml.encoder import TextEncoder, paper_text
 from papers.enrichment.artifacts import load_current
 from papers.models import Paper
 from papers.signals import announce_changed
-from search.dense import VectorStore
+from search.dense import DenseIndexUnavailable, VectorStore, dense_index
 
+log = logging.getLogger(__name__)
 SENDER = "enrichment"  # papers_changed sender: the index should update, enrichment need not run
 
 
@@ -60,7 +62,8 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     if not papers:
         return 0
     encoder = artifacts.encoder()
-    embed_missing(papers, encoder)
+    if embed_missing(papers, encoder):
+        refresh_dense_index(artifacts)
     raw, _ = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
     tags = artifacts.predict_tags(artifacts.whiten(raw))
     limit = settings.ML_KEYWORDS_MAX_CHARS
@@ -75,6 +78,15 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     Paper.objects.bulk_update(papers, ["keywords", "tags", "enriched_version"])
     announce_changed([p.arxiv_id for p in papers], sender=SENDER)
     return len(papers)
+
+
+def refresh_dense_index(artifacts: ArtifactSet) -> None:
+    """Fold new vectors (or new artifacts) into the shared dense index here, in the worker, so
+    that web processes find a recent base mapped rather than build one in a request."""
+    try:
+        dense_index(artifacts, wait=0)
+    except DenseIndexUnavailable as exc:
+        log.info("dense index not refreshed: %s", exc)
 
 
 def enrichment_status(version: str | None) -> dict[str, int]:

@@ -19,7 +19,7 @@ from papers.enrichment.artifacts import current_artifacts
 from papers.enrichment.related import phrases_in
 from papers.library.models import Mark
 from papers.models import Paper
-from search.dense import dense_index
+from search.dense import DenseIndexUnavailable, dense_index
 
 MAX_SEEDS = 500
 BACKGROUND = 1000
@@ -59,7 +59,11 @@ def recommend_for(user, n: int = 50, days: int | None = None) -> ForYou:
     if artifacts is None:
         result.reason = "Recommendations start once the models are trained (a few minutes)."
         return result
-    index = dense_index(artifacts)
+    try:
+        index = dense_index(artifacts)
+    except DenseIndexUnavailable:
+        result.reason = "Recommendations are being prepared; try again in a minute."
+        return result
     negatives = _marked(user, Mark.Kind.NOT_INTERESTED)
     pos = index.rows_of(p.pk for p in seeds)
     neg = index.rows_of(p.pk for p in negatives)

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from papers.enrichment.artifacts import current_artifacts
 from papers.models import Paper
-from search.dense import dense_index
+from search.dense import DenseIndexUnavailable, dense_index
 
 
 @dataclass
@@ -37,11 +37,14 @@ def by_vector(paper: Paper, n: int | None = None) -> list[RelatedPaper]:
     artifacts = current_artifacts()
     if artifacts is None or paper.embedded_with != artifacts.encoder_id:
         return []
-    index = dense_index(artifacts)
-    row = index.row_of(paper.pk)
-    if row is None:
+    try:
+        index = dense_index(artifacts)
+    except DenseIndexUnavailable:
         return []
-    pks, sims = index.search(index.vectors[row], n + 1)
+    vector, found = index.vectors_of([paper.pk])
+    if not found[0]:
+        return []
+    pks, sims = index.search(vector[0], n + 1)
     keep = pks != paper.pk  # not itself
     pks, sims = pks[keep][:n], sims[keep][:n]
     others = Paper.objects.in_bulk(pks.tolist())

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ml.artifacts import train_artifacts
 from ml.encoder import TextEncoder, paper_text
 from papers.enrichment.artifacts import install
-from papers.enrichment.enrich import embed_missing
+from papers.enrichment.enrich import embed_missing, refresh_dense_index
 from papers.models import Paper, TrainingRun
 from search.dense import VectorStore
 
@@ -118,6 +118,7 @@ def _train(run: TrainingRun, progress: bool) -> None:
         vectors=raw[found],
         encoder=encoder,
     )
+    refresh_dense_index(artifacts)  # before web processes switch to the new set
     path = install(artifacts)
     timings.update(artifacts.trained.get("timings", {}))
     timings["total_s"] = round(time.perf_counter() - started, 1)
