@@ -147,6 +147,8 @@ SEARCH_MAX_RESULT_WINDOW = 10_000
 SEARCH_MAX_CANDIDATES = 1000
 # Papers per indexing task and per bulk request.
 SEARCH_INDEX_CHUNK_SIZE = 500
+# How often beat compares the index with the database and repairs drift.
+SEARCH_RECONCILE_EVERY_SECONDS = env.int("SEARCH_RECONCILE_EVERY_SECONDS", default=30 * 60)
 
 # --- JSON API -------------------------------------------------------------------------------
 # Rates like "60/min"; empty disables the limit (the load benchmark does).
@@ -213,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
     "enrichment-maintenance": {
         "task": "papers.enrichment.tasks.maintain_enrichment",
         "schedule": 15 * 60,
+    },
+    # Repairs index drift nothing else caught (see search.reconcile).
+    "search-reconcile": {
+        "task": "search.tasks.reconcile_index",
+        "schedule": SEARCH_RECONCILE_EVERY_SECONDS,
     },
 }
 

@@ -70,6 +70,11 @@ def upsert_records(records: Sequence[PaperRecord]) -> UpsertResult:
                 categories_replaced.append(paper)
         Paper.objects.bulk_create(to_create)
         if to_update:
+            # bulk_update writes the instances' values as they are: auto_now is not applied, and
+            # the rebuild's late-change pass, reconciliation and Atom "updated" read this field.
+            now = timezone.now()
+            for paper in to_update:
+                paper.updated_at = now
             Paper.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}))
         _write_authors(authors_new, authors_replaced)
         _write_categories(categories_new, categories_replaced)
