@@ -201,8 +201,8 @@ ML_KEYWORDS_PER_PAPER = 8
 ML_TAGS_PER_PAPER = 5
 # Longer texts are cut before keyword extraction (the encoder truncates on its own).
 ML_KEYWORDS_MAX_CHARS = 20_000
-# A training run whose worker stopped reporting for this long no longer blocks a new one.
-ML_TRAINING_STALE_AFTER_SECONDS = 30 * 60
+# A training run whose worker stopped reporting for this long is resumed by another.
+ML_TRAINING_STALE_AFTER_SECONDS = env.int("ML_TRAINING_STALE_AFTER_SECONDS", default=5 * 60)
 # Hybrid search: the BM25 candidates reranked with vector cosines.
 SEARCH_RERANK_CANDIDATES = env.int("SEARCH_RERANK_CANDIDATES", default=100)
 # Query vectors remembered per process (0: encode every query).
@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
     "enrichment-maintenance": {
         "task": "papers.enrichment.tasks.maintain_enrichment",
         "schedule": 15 * 60,
+    },
+    # Workers run this themselves too (papers.background); beat is a second safety net.
+    "runs-recovery": {
+        "task": "papers.tasks.recover_runs",
+        "schedule": 5 * 60,
     },
     # Repairs index drift nothing else caught (see search.reconcile).
     "search-reconcile": {
@@ -244,7 +249,15 @@ ARXIV_HTTP_MAX_ATTEMPTS = env.int("ARXIV_HTTP_MAX_ATTEMPTS", default=5)
 ARXIV_MAX_RETRY_AFTER = env.float("ARXIV_MAX_RETRY_AFTER", default=600.0)
 ARXIV_RETRY_BACKOFF = env.float("ARXIV_RETRY_BACKOFF", default=5.0)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=1000)
-# A run keeps at most this many failed records (ids and reasons) on its row; the count is exact.
-INGEST_MAX_RECORDED_FAILURES = 1000
-# A run whose worker stopped reporting for this long may be taken over by a retry.
-INGEST_STALE_AFTER_SECONDS = 15 * 60
+# A run keeps the first this many failed records (ids and reasons) on its row; the count per
+# reason and the total are exact.
+INGEST_MAX_RECORDED_FAILURES = 20
+# A run whose worker stopped reporting for this long is presumed dead and resumed by another
+# worker (papers.background): workers beat every RUN_HEARTBEAT_SECONDS while they work, also
+# during long fetches. RECOVERY_INTERVAL_SECONDS is how often each worker looks for such runs
+# (and for stalled enrichment); a queued run nobody took for RUN_QUEUED_LOST_AFTER_SECONDS is
+# queued again (its message was lost).
+INGEST_STALE_AFTER_SECONDS = env.int("INGEST_STALE_AFTER_SECONDS", default=2 * 60)
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=20)
+RECOVERY_INTERVAL_SECONDS = env.float("RECOVERY_INTERVAL_SECONDS", default=60)
+RUN_QUEUED_LOST_AFTER_SECONDS = env.int("RUN_QUEUED_LOST_AFTER_SECONDS", default=60 * 60)
