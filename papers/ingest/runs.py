@@ -177,15 +177,23 @@ def execute_run(
     return run
 
 
+def _retryable() -> Q:
+    stale = timezone.now() - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
+    return Q(status=Status.FAILED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)
+
+
+def is_retryable(run: IngestionRun) -> bool:
+    """Failed, or stuck: running without a heartbeat for INGEST_STALE_AFTER_SECONDS."""
+    return IngestionRun.objects.filter(_retryable(), pk=run.pk).exists()
+
+
 def retry_run(run: IngestionRun) -> bool:
     """Queue a failed or stuck run again; it resumes from its checkpoint.
 
     Stuck means running with a heartbeat older than INGEST_STALE_AFTER_SECONDS (its worker
     died). False when the run is neither (it succeeded, or a live worker holds it).
     """
-    stale = timezone.now() - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
-    retryable = Q(status=Status.FAILED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)
-    if not IngestionRun.objects.filter(retryable, pk=run.pk).update(
+    if not IngestionRun.objects.filter(_retryable(), pk=run.pk).update(
         status=Status.QUEUED, lease="", heartbeat_at=timezone.now()
     ):
         return False
