@@ -14,21 +14,32 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# Nothing is written here when the settings are imported: the data directory and what is in it
+# are made by the code that first needs them (bootstrap, the database, the broker, the index).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the data directory."""
+    """SECRET_KEY from the environment, else one generated once and kept in the data directory.
+
+    Before the data directory exists (tests, `manage.py check` on a fresh checkout) a key for
+    this process only is used and nothing is written; bootstrap makes the directory.
+    """
     if key := env.str("SECRET_KEY", default=""):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        from django.core.management.utils import get_random_secret_key
+    from django.core.management.utils import get_random_secret_key
 
-        path.write_text(get_random_secret_key())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path = DATA_DIR / "secret_key"
+    if not DATA_DIR.is_dir():
+        return get_random_secret_key()
+    try:
+        # Exclusive create: web processes starting together agree on the first one written.
+        with open(path, "x") as f:
+            path.chmod(0o600)
+            f.write(get_random_secret_key())
+    except FileExistsError:
+        pass
+    return path.read_text().strip() or get_random_secret_key()
 
 
 SECRET_KEY = _secret_key()
@@ -86,6 +97,8 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The same backend, making DATA_DIR on first connection (papers/sqlite).
+    DATABASES["default"]["ENGINE"] = "papers.sqlite"
     # WAL lets the web processes read while the worker writes; IMMEDIATE avoids lock upgrades
     # failing half-way through a write transaction.
     DATABASES["default"]["OPTIONS"] = {
@@ -165,12 +178,13 @@ CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, making its folders on first use (papers.broker).
+    CELERY_BROKER_TRANSPORT = "papers.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.5,
     }
