@@ -5,7 +5,8 @@ write is conditional on it). While it works, `heartbeat()` keeps a thread writin
 `heartbeat_at`, so a fetch that retries for 45 minutes still looks alive. A worker that dies
 stops beating; `recover()` then puts its run back in the queue, where the next worker resumes
 it from its checkpoint. The same check notices enrichment that stopped making progress (a lost
-or killed batch) and queues what is pending again.
+or killed batch) and queues what is pending again, and indexes papers whose indexing task
+was lost (search.reconcile over the papers changed since the previous check).
 
 `recover()` runs where no beat is needed: when a worker starts, and every
 RECOVERY_INTERVAL_SECONDS in each worker's main process (see papers.celery); beat runs it too.
@@ -68,7 +69,7 @@ def recover() -> dict[str, int]:
     from papers.enrichment.tasks import train_models
     from papers.ingest.runs import queue_run
 
-    counts = {"ingestion": 0, "training": 0, "enrichment": 0}
+    counts = {"ingestion": 0, "training": 0, "enrichment": 0, "index": 0}
     for run in _requeue_stale(IngestionRun, settings.INGEST_STALE_AFTER_SECONDS):
         queue_run(run)
         counts["ingestion"] += 1
@@ -76,6 +77,7 @@ def recover() -> dict[str, int]:
         train_models.delay(run.pk)
         counts["training"] += 1
     counts["enrichment"] = _recover_enrichment()
+    counts["index"] = _recover_index()
     if any(counts.values()):
         logger.warning("recovered work left by stopped workers: %s", counts)
     return counts
@@ -141,6 +143,35 @@ def _active_runs() -> bool:
         model.objects.filter(status=model.Status.RUNNING, heartbeat_at__gte=fresh).exists()
         for model in (IngestionRun, TrainingRun)
     )
+
+
+_INDEX_KEY = "background:index-checked-until"
+
+
+def _recover_index() -> int:
+    """Index papers whose indexing task was lost; returns how many were repaired.
+
+    Compares only papers changed since the previous check (a window that overlaps it by the
+    stale period, for batches that committed late), once they are a check interval old so the
+    normal path had its chance. The first check of a deployment compares everything.
+    """
+    from search.backends.base import SearchError
+    from search.reconcile import reconcile
+
+    now = timezone.now()
+    until = now - dt.timedelta(seconds=settings.RECOVERY_INTERVAL_SECONDS)
+    checked = cache.get(_INDEX_KEY)
+    try:
+        if checked is None:
+            report = reconcile()
+        else:
+            since = checked - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
+            report = reconcile(changed_between=(since, until))
+    except SearchError as exc:  # busy or unreachable: the same window is checked next time
+        logger.info("index check postponed: %s", exc)
+        return 0
+    cache.set(_INDEX_KEY, until, timeout=None)
+    return report.drift
 
 
 class RecoveryLoop:

@@ -9,8 +9,10 @@ while the comparison ran is never deleted. An index the app can no longer read (
 version) is rebuilt.
 """
 
+import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from papers.models import Paper
@@ -43,21 +45,38 @@ class Report:
         return {**asdict(self), "drift": self.drift}
 
 
-def database_markers() -> dict[str, int]:
-    rows = Paper.objects.values_list("arxiv_id", "updated_at").iterator(chunk_size=5000)
+def database_markers(
+    changed_between: tuple[dt.datetime, dt.datetime] | None = None,
+) -> dict[str, int]:
+    papers = Paper.objects.all()
+    if changed_between is not None:
+        papers = papers.filter(
+            updated_at__gte=changed_between[0], updated_at__lt=changed_between[1]
+        )
+    rows = papers.values_list("arxiv_id", "updated_at").iterator(chunk_size=5000)
     return {arxiv_id: change_marker(updated_at) for arxiv_id, updated_at in rows}
 
 
-def reconcile(backend: SearchBackend | None = None, repair: bool = True) -> Report:
-    """Compare the index with the database; with `repair`, make the index agree."""
+def reconcile(
+    backend: SearchBackend | None = None,
+    repair: bool = True,
+    changed_between: tuple[dt.datetime, dt.datetime] | None = None,
+) -> Report:
+    """Compare the index with the database; with `repair`, make the index agree.
+
+    With `changed_between`, only papers whose updated_at falls in that window are compared
+    (the cheap check workers run every few seconds: papers indexed late or never, without
+    orphans); otherwise everything is.
+    """
     backend = backend or get_search_backend()
     report = Report()
-    database = database_markers()
+    database = database_markers(changed_between)
     report.papers = len(database)
     try:
         counts = Counter()
         indexed: dict[str, int] = {}
-        for arxiv_id, marker in backend.markers():
+        wanted = None if changed_between is None else list(database)
+        for arxiv_id, marker in _in_chunks(backend, wanted):
             counts[arxiv_id] += 1
             indexed[arxiv_id] = marker
     except IndexOutdated as exc:
@@ -67,9 +86,10 @@ def reconcile(backend: SearchBackend | None = None, repair: bool = True) -> Repo
         report.rebuilt = report.repaired = True
         report.documents = backend.rebuild()
         return report
+
     report.documents = sum(counts.values())
     missing = sorted(set(database) - set(indexed))
-    orphaned = sorted(set(indexed) - set(database))
+    orphaned = sorted(set(indexed) - set(database)) if changed_between is None else []
     stale = sorted(i for i, m in indexed.items() if i in database and database[i] != m)
     duplicated = sorted(i for i, n in counts.items() if n > 1 and i in database)
     report.missing, report.stale = len(missing), len(stale)
@@ -92,3 +112,11 @@ def reconcile(backend: SearchBackend | None = None, repair: bool = True) -> Repo
             indexing.delete_papers(chunk, backend)
         report.repaired = True
     return report
+
+
+def _in_chunks(backend: SearchBackend, arxiv_ids: list[str] | None) -> Iterator[tuple[str, int]]:
+    if arxiv_ids is None:
+        yield from backend.markers()
+        return
+    for chunk in indexing.chunks(arxiv_ids, 1000):
+        yield from backend.markers(chunk)

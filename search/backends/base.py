@@ -252,8 +252,9 @@ class SearchBackend(ABC):
     def _rebuild(self, documents: Iterable[PaperDocument]) -> int: ...
 
     @abstractmethod
-    def markers(self) -> Iterator[tuple[str, int]]:
-        """(arxiv_id, change marker) of every document the index holds, in no particular order.
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
+        """(arxiv_id, change marker) of every document the index holds (or of those among
+        `arxiv_ids`), in no particular order.
 
         The marker is the document's `changed` field (search.documents.change_marker of the
         paper's updated_at when it was indexed); reconciliation compares it with the database.

@@ -235,13 +235,16 @@ class ElasticsearchBackend(SearchBackend):
                 self.client.indices.delete(index=name, ignore_unavailable=True)
         return written
 
-    def markers(self) -> Iterator[tuple[str, int]]:
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
         """Every document's id and marker, a page at a time with search_after on the id."""
+        if arxiv_ids == []:
+            return
+        query = {"match_all": {}} if arxiv_ids is None else {"terms": {"arxiv_id": arxiv_ids}}
         after: list[Any] | None = None
         while True:
             body: dict[str, Any] = {
                 "size": SCAN_PAGE,
-                "query": {"match_all": {}},
+                "query": query,
                 "sort": [{"arxiv_id": "asc"}],
                 "_source": ["changed"],
             }

@@ -283,11 +283,15 @@ class TantivyBackend(SearchBackend):
             directory.publish(generation)
         return written
 
-    def markers(self) -> Iterator[tuple[str, int]]:
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
         searcher = self.searcher()
-        if searcher is None or searcher.num_docs == 0:
+        if searcher is None or searcher.num_docs == 0 or arxiv_ids == []:
             return
-        result = searcher.search(Query.all_query(), searcher.num_docs, count=False)
+        if arxiv_ids is None:
+            query = Query.all_query()
+        else:
+            query = Query.term_set_query(SCHEMA, "arxiv_id", list(arxiv_ids))
+        result = searcher.search(query, searcher.num_docs, count=False)
         addresses = [address for _, address in result.hits]
         step = 10_000
         for start in range(0, len(addresses), step):

@@ -253,3 +253,24 @@ def test_bootstrap_rebuilds_after_a_schema_bump(tantivy_backend, papers, monkeyp
     monkeypatch.undo()
     call_command("bootstrap", verbosity=0)
     assert tantivy_backend.count("") == len(PAPERS)
+
+
+def test_the_workers_window_check_indexes_papers_whose_task_was_lost(backend, papers, settings):
+    import datetime as dt
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from papers import background
+
+    settings.RECOVERY_INTERVAL_SECONDS = 0
+    backend.index(papers)
+    assert background._recover_index() == 0  # the first check compares everything
+    assert cache.get(background._INDEX_KEY) is not None
+    # A change whose indexing task was lost with a killed worker.
+    Paper.objects.filter(arxiv_id="2502.00002").update(
+        title="Hypergraph transformers", updated_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert background._recover_index() == 1
+    assert ids(backend.search("hypergraph")) == ["2502.00002"]
+    assert drift(backend) == CLEAN
