@@ -26,7 +26,7 @@ FAST_RECOVERY = {
     "INGEST_STALE_AFTER_SECONDS": "4",
     "ML_TRAINING_STALE_AFTER_SECONDS": "4",
     "RECOVERY_INTERVAL_SECONDS": "2",
-    "INGEST_BATCH_SIZE": "5",
+    "INGEST_BATCH_SIZE": "2",
     "ML_ENRICH_BATCH_SIZE": "16",
     "ML_AUTO_TRAIN": "false",
     "HF_HUB_OFFLINE": "1",
@@ -140,10 +140,10 @@ class Deployment:
 
 @pytest.fixture(scope="session")
 def sample_file(tmp_path_factory) -> Path:
-    """The first 150 papers of the shipped sample, as a snapshot file."""
-    path = tmp_path_factory.mktemp("faults") / "papers-150.jsonl"
+    """The first 200 papers of the shipped sample, as a snapshot file."""
+    path = tmp_path_factory.mktemp("faults") / "papers-200.jsonl"
     with gzip.open(settings.SAMPLE_PATH, "rt") as source:
-        path.write_text("".join(next(source) for _ in range(150)))
+        path.write_text("".join(next(source) for _ in range(200)))
     return path
 
 
