@@ -216,19 +216,24 @@ class IngestionRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="failed records")
     def failures_table(self, run: IngestionRun) -> str:
-        if not run.failures:
+        """Counts per reason, then the first failed records: one table however many failed."""
+        if not run.failed_count:
             return "None"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((f["arxiv_id"] or "?", f["where"], f["reason"]) for f in run.failures),
+        reasons = sorted(run.failure_reasons.items(), key=lambda item: -item[1])
+        by_reason = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((f"{n:,}", r) for r, n in reasons)
         )
-        more = run.failed_count - len(run.failures)
-        note = format_html("<p>... and {} more not kept.</p>", more) if more > 0 else ""
+        first = format_html_join(
+            ", ",
+            '<span title="{}: {}">{}</span>',
+            ((f["where"], f["reason"], f["arxiv_id"] or f["where"]) for f in run.failures),
+        )
         return format_html(
-            "<table><tr><th>arXiv id</th><th>where</th><th>reason</th></tr>{}</table>{}",
-            rows,
-            note,
+            "<table><tr><th>records</th><th>reason</th></tr>{}</table><p>First {} of {}: {}</p>",
+            by_reason,
+            len(run.failures),
+            f"{run.failed_count:,}",
+            first,
         )
 
     def get_urls(self) -> list:
@@ -288,7 +293,7 @@ class IngestionRunAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/papers/ingestionrun/start.html", context)
 
-    @admin.action(description="Retry the selected failed runs from where they stopped")
+    @admin.action(description="Retry the selected failed or stuck runs from where they stopped")
     def retry_failed_runs(self, request: HttpRequest, queryset) -> None:
         if not self.can_start_runs(request):
             raise PermissionDenied

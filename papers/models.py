@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import unicodedata
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -148,6 +149,10 @@ class PaperVersion(models.Model):
         return f"{self.paper.arxiv_id}v{self.version}"
 
 
+class LeaseLost(Exception):
+    """Another worker took the run over (this one was presumed dead); stop without writing."""
+
+
 class BackgroundRun(models.Model):
     """What every recorded piece of background work has: a status, who asked, when it ran."""
 
@@ -167,6 +172,8 @@ class BackgroundRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set by claim(): only the worker holding this token may write to the run (save_held()).
+    lease = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -184,15 +191,45 @@ class BackgroundRun(models.Model):
         claimable = models.Q(status__in=[cls.Status.QUEUED, cls.Status.FAILED]) | models.Q(
             status=cls.Status.RUNNING, heartbeat_at__lt=stale
         )
+        lease = uuid.uuid4().hex
         taken = cls.objects.filter(claimable, pk=pk).update(
             status=cls.Status.RUNNING,
             started_at=now,
             heartbeat_at=now,
             finished_at=None,
             error="",
+            lease=lease,
             **updates,
         )
         return cls.objects.get(pk=pk) if taken else None
+
+    def save_held(self, **fields) -> None:
+        """Write these fields (and a heartbeat) only while this worker holds the run.
+
+        A conditional UPDATE on the lease: a worker presumed dead whose run was taken over
+        gets LeaseLost instead of overwriting the new holder's progress.
+        """
+        fields.setdefault("heartbeat_at", timezone.now())
+        if not type(self).objects.filter(pk=self.pk, lease=self.lease).update(**fields):
+            raise LeaseLost(f"{self} is now held by another worker")
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def beat(self) -> bool:
+        """Record that the holder is alive; False when the run was taken over."""
+        now = timezone.now()
+        held = type(self).objects.filter(pk=self.pk, lease=self.lease, status=self.Status.RUNNING)
+        return bool(held.update(heartbeat_at=now))
+
+    @classmethod
+    def requeue_stale(cls, pk: int, stale_after_seconds: float) -> bool:
+        """Put a running run whose worker stopped reporting back in the queue (no lease)."""
+        stale = timezone.now() - dt.timedelta(seconds=stale_after_seconds)
+        return bool(
+            cls.objects.filter(pk=pk, status=cls.Status.RUNNING, heartbeat_at__lt=stale).update(
+                status=cls.Status.QUEUED, lease="", heartbeat_at=timezone.now()
+            )
+        )
 
     @property
     def is_active(self) -> bool:
@@ -224,8 +261,10 @@ class IngestionRun(BackgroundRun):
     # Items the source says the whole run holds (API totalResults, OAI completeListSize).
     expected_total = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the run stopped, if it did.")
-    # [{"arxiv_id", "where", "reason"}] for records that could not be used, capped in length.
+    # [{"arxiv_id", "where", "reason"}] of the first records that could not be used.
     failures = models.JSONField(default=list, blank=True)
+    # {reason: count} over every failed record, so a run of a million failures stays one row.
+    failure_reasons = models.JSONField(default=dict, blank=True)
     # What a retry resumes from: the API's next `start`, an OAI resumptionToken, a line number.
     checkpoint = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -236,6 +275,11 @@ class IngestionRun(BackgroundRun):
     @property
     def processed_count(self) -> int:
         return self.new_count + self.updated_count + self.unchanged_count + self.failed_count
+
+    @property
+    def mostly_failed(self) -> bool:
+        """More than half of the records it saw could not be used."""
+        return self.failed_count > 0 and self.failed_count * 2 > self.processed_count
 
     @property
     def failed_ids(self) -> list[str]:

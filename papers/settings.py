@@ -14,21 +14,32 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# Nothing is written here when the settings are imported: the data directory and what is in it
+# are made by the code that first needs them (bootstrap, the database, the broker, the index).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the data directory."""
+    """SECRET_KEY from the environment, else one generated once and kept in the data directory.
+
+    Before the data directory exists (tests, `manage.py check` on a fresh checkout) a key for
+    this process only is used and nothing is written; bootstrap makes the directory.
+    """
     if key := env.str("SECRET_KEY", default=""):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        from django.core.management.utils import get_random_secret_key
+    from django.core.management.utils import get_random_secret_key
 
-        path.write_text(get_random_secret_key())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path = DATA_DIR / "secret_key"
+    if not DATA_DIR.is_dir():
+        return get_random_secret_key()
+    try:
+        # Exclusive create: web processes starting together agree on the first one written.
+        with open(path, "x") as f:
+            path.chmod(0o600)
+            f.write(get_random_secret_key())
+    except FileExistsError:
+        pass
+    return path.read_text().strip() or get_random_secret_key()
 
 
 SECRET_KEY = _secret_key()
@@ -86,6 +97,8 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The same backend, making DATA_DIR on first connection (papers/sqlite).
+    DATABASES["default"]["ENGINE"] = "papers.sqlite"
     # WAL lets the web processes read while the worker writes; IMMEDIATE avoids lock upgrades
     # failing half-way through a write transaction.
     DATABASES["default"]["OPTIONS"] = {
@@ -147,6 +160,8 @@ SEARCH_MAX_RESULT_WINDOW = 10_000
 SEARCH_MAX_CANDIDATES = 1000
 # Papers per indexing task and per bulk request.
 SEARCH_INDEX_CHUNK_SIZE = 500
+# How often beat compares the index with the database and repairs drift.
+SEARCH_RECONCILE_EVERY_SECONDS = env.int("SEARCH_RECONCILE_EVERY_SECONDS", default=30 * 60)
 
 # --- JSON API -------------------------------------------------------------------------------
 # Rates like "60/min"; empty disables the limit (the load benchmark does).
@@ -163,12 +178,13 @@ CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, making its folders on first use (papers.broker).
+    CELERY_BROKER_TRANSPORT = "papers.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.5,
     }
@@ -199,8 +215,8 @@ ML_KEYWORDS_PER_PAPER = 8
 ML_TAGS_PER_PAPER = 5
 # Longer texts are cut before keyword extraction (the encoder truncates on its own).
 ML_KEYWORDS_MAX_CHARS = 20_000
-# A training run whose worker stopped reporting for this long no longer blocks a new one.
-ML_TRAINING_STALE_AFTER_SECONDS = 30 * 60
+# A training run whose worker stopped reporting for this long is resumed by another.
+ML_TRAINING_STALE_AFTER_SECONDS = env.int("ML_TRAINING_STALE_AFTER_SECONDS", default=5 * 60)
 # Hybrid search (search.hybrid): candidates from BM25 and from the dense index, fused. Chosen
 # on SciFact train with bench/relevance.py (its `tuning` table).
 SEARCH_LEXICAL_CANDIDATES = env.int("SEARCH_LEXICAL_CANDIDATES", default=100)
@@ -219,6 +235,16 @@ CELERY_BEAT_SCHEDULE = {
     "enrichment-maintenance": {
         "task": "papers.enrichment.tasks.maintain_enrichment",
         "schedule": 15 * 60,
+    },
+    # Workers run this themselves too (papers.background); beat is a second safety net.
+    "runs-recovery": {
+        "task": "papers.tasks.recover_runs",
+        "schedule": 5 * 60,
+    },
+    # Repairs index drift nothing else caught (see search.reconcile).
+    "search-reconcile": {
+        "task": "search.tasks.reconcile_index",
+        "schedule": SEARCH_RECONCILE_EVERY_SECONDS,
     },
 }
 
@@ -243,7 +269,15 @@ ARXIV_HTTP_MAX_ATTEMPTS = env.int("ARXIV_HTTP_MAX_ATTEMPTS", default=5)
 ARXIV_MAX_RETRY_AFTER = env.float("ARXIV_MAX_RETRY_AFTER", default=600.0)
 ARXIV_RETRY_BACKOFF = env.float("ARXIV_RETRY_BACKOFF", default=5.0)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=1000)
-# A run keeps at most this many failed records (ids and reasons) on its row; the count is exact.
-INGEST_MAX_RECORDED_FAILURES = 1000
-# A run whose worker stopped reporting for this long may be taken over by a retry.
-INGEST_STALE_AFTER_SECONDS = 15 * 60
+# A run keeps the first this many failed records (ids and reasons) on its row; the count per
+# reason and the total are exact.
+INGEST_MAX_RECORDED_FAILURES = 20
+# A run whose worker stopped reporting for this long is presumed dead and resumed by another
+# worker (papers.background): workers beat every RUN_HEARTBEAT_SECONDS while they work, also
+# during long fetches. RECOVERY_INTERVAL_SECONDS is how often each worker looks for such runs
+# (and for stalled enrichment); a queued run nobody took for RUN_QUEUED_LOST_AFTER_SECONDS is
+# queued again (its message was lost).
+INGEST_STALE_AFTER_SECONDS = env.int("INGEST_STALE_AFTER_SECONDS", default=2 * 60)
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=20)
+RECOVERY_INTERVAL_SECONDS = env.float("RECOVERY_INTERVAL_SECONDS", default=60)
+RUN_QUEUED_LOST_AFTER_SECONDS = env.int("RUN_QUEUED_LOST_AFTER_SECONDS", default=60 * 60)

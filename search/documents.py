@@ -19,6 +19,9 @@ class PaperDocument(TypedDict):
     year: int | None
     keywords: list[str]
     recency: int
+    # The paper's updated_at in microseconds since the epoch (0 when unknown): the change marker
+    # reconciliation compares with the database to find stale documents.
+    changed: int
 
 
 _NUMBER_RE = re.compile(r"\d+")
@@ -39,6 +42,7 @@ def document(
     categories: Iterable[str] = (),
     announced: dt.date | None = None,
     keywords: Iterable[str] = (),
+    changed: int = 0,
 ) -> PaperDocument:
     """A document from its parts (Paper rows go through paper_document; benchmarks use this)."""
     codes = list(categories)
@@ -53,7 +57,16 @@ def document(
         year=announced.year if announced else None,
         keywords=list(keywords),
         recency=recency_key(arxiv_id, announced),
+        changed=changed,
     )
+
+
+def change_marker(updated_at: dt.datetime | None) -> int:
+    """A paper's change marker: its updated_at in whole microseconds since the epoch."""
+    if updated_at is None:
+        return 0
+    delta = updated_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def paper_document(paper: Paper) -> PaperDocument:
@@ -67,6 +80,7 @@ def paper_document(paper: Paper) -> PaperDocument:
         paper.announced,
         # Filled by the ML work (extracted keywords); indexed as text, empty until then.
         getattr(paper, "keywords", None) or (),
+        change_marker(paper.updated_at),
     )
 
 

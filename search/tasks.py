@@ -25,3 +25,11 @@ def index_papers(arxiv_ids: list[str]) -> int:
 def delete_papers(arxiv_ids: list[str]) -> None:
     """Remove these papers from the index."""
     indexing.delete_papers(arxiv_ids)
+
+
+@shared_task(**_RETRY)
+def reconcile_index() -> dict:
+    """The periodic check: repair whatever drift the signals missed; returns the counts."""
+    from search.reconcile import reconcile
+
+    return reconcile().as_dict()

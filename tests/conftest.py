@@ -19,6 +19,13 @@ def data_dir(settings, tmp_path):
     path = tmp_path / "data"
     path.mkdir()
     settings.DATA_DIR = path
+    # The shared cache is files in the data directory too (never the checkout's var/).
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(path / "cache"),
+        }
+    }
     return path
 
 
@@ -29,7 +36,7 @@ def no_automatic_training(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+def fresh_cache(data_dir):
     """Rate-limit counters and cached pages never leak from one test into another."""
     from django.core.cache import cache
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from ml.artifacts import ArtifactSet
 from ml.encoder import TextEncoder, paper_text
@@ -67,6 +68,7 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     raw, _ = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
     tags = artifacts.predict_tags(artifacts.whiten(raw))
     limit = settings.ML_KEYWORDS_MAX_CHARS
+    now = timezone.now()
     for paper, predicted in zip(papers, tags, strict=True):
         text = paper_text(paper.title, paper.abstract)[:limit]
         keywords = artifacts.extract_keywords(text, top_n=settings.ML_KEYWORDS_PER_PAPER)
@@ -75,7 +77,10 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
             : settings.ML_TAGS_PER_PAPER
         ]
         paper.enriched_version = artifacts.version
-    Paper.objects.bulk_update(papers, ["keywords", "tags", "enriched_version"])
+        # Keywords are part of the search document: the change marker moves with them
+        # (bulk_update does not apply auto_now).
+        paper.updated_at = now
+    Paper.objects.bulk_update(papers, ["keywords", "tags", "enriched_version", "updated_at"])
     announce_changed([p.arxiv_id for p in papers], sender=SENDER)
     return len(papers)
 

@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 from ml.artifacts import train_artifacts
 from ml.encoder import TextEncoder, paper_text
+from papers.background import heartbeat
 from papers.enrichment.artifacts import install
 from papers.enrichment.enrich import embed_missing, refresh_dense_index
-from papers.models import Paper, TrainingRun
+from papers.models import LeaseLost, Paper, TrainingRun
 from search.dense import VectorStore
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,10 @@ def execute_training(run_id: int, progress: bool = False) -> TrainingRun:
     if run is None:
         return TrainingRun.objects.get(pk=run_id)
     try:
-        _train(run, progress)
+        with heartbeat(run):
+            _train(run, progress)
+    except LeaseLost:
+        logger.warning("training run %s was taken over; this worker stops", run.pk)
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         _save(run, status=Status.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -76,12 +80,11 @@ def execute_training(run_id: int, progress: bool = False) -> TrainingRun:
 
 
 def _save(run: TrainingRun, **fields) -> None:
+    """Write progress while this worker holds the run (LeaseLost once it was taken over)."""
     fields["heartbeat_at"] = timezone.now()
     if fields.get("status") in (Status.SUCCEEDED, Status.FAILED):
         fields["finished_at"] = fields["heartbeat_at"]
-    for name, value in fields.items():
-        setattr(run, name, value)
-    run.save(update_fields=list(fields))
+    run.save_held(**fields)
 
 
 def _train(run: TrainingRun, progress: bool) -> None:

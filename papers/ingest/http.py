@@ -1,9 +1,12 @@
-"""HTTP for arXiv's services: a descriptive User-Agent, a pause between calls, polite retries."""
+"""HTTP for arXiv: a User-Agent, a pause between calls across the deployment, polite retries."""
 
 import datetime as dt
 import email.utils
+import fcntl
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import httpx
 import tenacity
@@ -20,8 +23,84 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class DeploymentPacer:
+    """Spaces calls `interval` seconds apart across every process of the deployment.
+
+    arXiv's rule (one request every 3 seconds) is per client machine, not per worker, so the
+    time of the last call is shared state. On the embedded default (a file cache, one machine)
+    it is a small file under DATA_DIR guarded by an exclusive flock: the cache's own add/incr
+    are not atomic across processes there. With a shared cache server (Redis, several
+    machines) a lock taken with cache.add guards the time kept in the cache. Whoever holds the
+    lock sleeps out the rest of the interval, records its call and lets the next one in, so
+    waiting callers go one by one.
+    """
+
+    KEY = "arxiv:pacing"
+
+    def __init__(
+        self,
+        interval: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.interval = interval
+        self.sleep = sleep
+        self.clock = clock
+
+    def wait_turn(self) -> None:
+        if self.interval <= 0:
+            return
+        if _cache_is_shared_server():
+            self._wait_with_cache_lock()
+        else:
+            self._wait_with_file_lock()
+
+    def _wait_with_file_lock(self) -> None:
+        path = Path(settings.DATA_DIR) / "arxiv-pacing"
+        with open(path, "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                f.seek(0)
+                text = f.read().strip()
+                self._sleep_out(float(text) if text else None)
+                f.seek(0)
+                f.truncate()
+                f.write(repr(self.clock()))
+                f.flush()
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _wait_with_cache_lock(self) -> None:
+        from django.core.cache import cache
+
+        lock, token = f"{self.KEY}:lock", uuid.uuid4().hex
+        # The lock expires on its own if its holder dies while holding it.
+        while not cache.add(lock, token, timeout=int(self.interval) + 30):
+            time.sleep(0.05)
+        try:
+            self._sleep_out(cache.get(self.KEY))
+            cache.set(self.KEY, self.clock(), timeout=int(self.interval) + 60)
+        finally:
+            if cache.get(lock) == token:
+                cache.delete(lock)
+
+    def _sleep_out(self, last: float | None) -> None:
+        if last is None:
+            return
+        remaining = self.interval - (self.clock() - last)
+        if remaining > 0:
+            self.sleep(min(remaining, self.interval))
+
+
+def _cache_is_shared_server() -> bool:
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("FileBasedCache", "LocMemCache", "DummyCache"))
+
+
 class ArxivHttpClient:
     """GETs from arXiv at most one call per `min_interval` seconds, retrying what may pass.
+
+    The interval is kept across the whole deployment (DeploymentPacer), not per client.
 
     Timeouts, network errors, 429 and 5xx are retried with exponential backoff; a `Retry-After`
     header (arXiv's OAI-PMH answers 503 with one as flow control) sets the wait instead. Other
@@ -37,14 +116,14 @@ class ArxivHttpClient:
         timeout: float | None = None,
         user_agent: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
     ):
         self.min_interval = settings.ARXIV_MIN_INTERVAL if min_interval is None else min_interval
         self.max_attempts = max_attempts or settings.ARXIV_HTTP_MAX_ATTEMPTS
         self.sleep = sleep
         self.clock = clock
-        self._last_call: float | None = None
+        self.pacer = DeploymentPacer(self.min_interval, sleep=sleep, clock=clock)
         self._client = httpx.Client(
             headers={"User-Agent": user_agent or settings.ARXIV_USER_AGENT},
             timeout=timeout or settings.ARXIV_HTTP_TIMEOUT,
@@ -79,28 +158,19 @@ class ArxivHttpClient:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _send(self, url: str, params: Mapping[str, str | int] | None) -> httpx.Response:
-        self._pace()
+        self.pacer.wait_turn()
         try:
             response = self._client.get(url, params=params)
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out fetching {url}: {exc!r}") from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"could not reach {url}: {exc!r}") from exc
-        finally:
-            self._last_call = self.clock()
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(
                 f"HTTP {response.status_code} from {response.request.url}",
                 retry_after=_retry_after(response.headers.get("Retry-After")),
             )
         return response
-
-    def _pace(self) -> None:
-        if self._last_call is None:
-            return
-        remaining = self.min_interval - (self.clock() - self._last_call)
-        if remaining > 0:
-            self.sleep(remaining)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -13,9 +13,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from papers.background import heartbeat
 from papers.ingest import abs as abs_files
 from papers.ingest import rss
 from papers.ingest.api import SORT_BY, SORT_ORDER, ArxivApiClient
@@ -24,7 +25,7 @@ from papers.ingest.oai import METADATA_PREFIXES, ArxivOaiHarvester
 from papers.ingest.records import Batch, PayloadError
 from papers.ingest.snapshot import snapshot_batches
 from papers.ingest.upsert import mark_withdrawn, upsert_records
-from papers.models import IngestionRun
+from papers.models import IngestionRun, LeaseLost
 from papers.signals import announce_changed
 from papers.taxonomy import is_known_category
 
@@ -117,31 +118,47 @@ def queue_run(run: IngestionRun) -> None:
     transaction.on_commit(lambda: ingest.delay(run.pk))
 
 
+class RunHeldElsewhere(Exception):
+    """Another worker holds the run and is alive; a redelivered task should look again later."""
+
+
 def execute_run(
     run_id: int,
     *,
     http: ArxivHttpClient | None = None,
     progress: Progress | None = None,
     raise_transient: bool = False,
+    raise_held: bool = False,
 ) -> IngestionRun:
     """Carry out a run from its checkpoint; a run another worker is doing is left alone.
 
     Bad input ends the run as failed with the reason; batches committed before stay, and a
     retry resumes after them. Network trouble that outlasted the HTTP retries is recorded the
-    same way and, with `raise_transient`, re-raised so a Celery task can retry later.
+    same way and, with `raise_transient`, re-raised so a Celery task can retry later. A run
+    another live worker holds is returned as it is, or with `raise_held` RunHeldElsewhere is
+    raised (a redelivered task retries until that worker has finished or is presumed dead).
     """
     run = IngestionRun.claim(
         run_id, settings.INGEST_STALE_AFTER_SECONDS, attempts=F("attempts") + 1
     )
     if run is None:
-        return IngestionRun.objects.get(pk=run_id)
+        current = IngestionRun.objects.get(pk=run_id)
+        if raise_held and current.status == Status.RUNNING:
+            raise RunHeldElsewhere(f"{current} is held by another worker")
+        return current
     own_http = http is None
     http = http or ArxivHttpClient()
     try:
-        for batch in _batches(run, http):
-            _commit(run, batch)
-            if progress:
-                progress(run, batch)
+        with heartbeat(run) as taken_over:
+            for batch in _batches(run, http):
+                if taken_over.is_set():
+                    raise LeaseLost(f"{run} was taken over by another worker")
+                _commit(run, batch)
+                if progress:
+                    progress(run, batch)
+    except LeaseLost:
+        logger.warning("ingestion run %s was taken over; this worker stops", run.pk)
+        return IngestionRun.objects.get(pk=run_id)
     except FetchError as exc:
         _finish(run, Status.FAILED, str(exc))
         if raise_transient:
@@ -153,17 +170,31 @@ def execute_run(
         _finish(run, Status.FAILED, f"unexpected {type(exc).__name__}: {exc}")
         raise
     else:
-        _finish(run, Status.SUCCEEDED, "")
+        _finish_counted(run)
     finally:
         if own_http:
             http.close()
     return run
 
 
+def _retryable() -> Q:
+    stale = timezone.now() - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
+    return Q(status=Status.FAILED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)
+
+
+def is_retryable(run: IngestionRun) -> bool:
+    """Failed, or stuck: running without a heartbeat for INGEST_STALE_AFTER_SECONDS."""
+    return IngestionRun.objects.filter(_retryable(), pk=run.pk).exists()
+
+
 def retry_run(run: IngestionRun) -> bool:
-    """Queue a failed run again; it resumes from its checkpoint. False if it is not failed."""
-    if not IngestionRun.objects.filter(pk=run.pk, status=Status.FAILED).update(
-        status=Status.QUEUED
+    """Queue a failed or stuck run again; it resumes from its checkpoint.
+
+    Stuck means running with a heartbeat older than INGEST_STALE_AFTER_SECONDS (its worker
+    died). False when the run is neither (it succeeded, or a live worker holds it).
+    """
+    if not IngestionRun.objects.filter(_retryable(), pk=run.pk).update(
+        status=Status.QUEUED, lease="", heartbeat_at=timezone.now()
     ):
         return False
     queue_run(run)
@@ -206,45 +237,72 @@ def _batches(run: IngestionRun, http: ArxivHttpClient) -> Iterator[Batch]:
     raise InvalidParameters(f"unknown source {run.source!r}")
 
 
+# Distinct failure reasons counted one by one on a run; rarer ones are counted as "other".
+MAX_FAILURE_REASONS = 50
+
+
 def _commit(run: IngestionRun, batch: Batch) -> None:
-    """Upsert one batch and record its outcome on the run, in one transaction."""
+    """Upsert one batch and record its outcome on the run, in one transaction.
+
+    The run's row is written only while this worker holds it: a worker that was presumed dead
+    and replaced gets LeaseLost here, and its batch is rolled back with it.
+    """
     with transaction.atomic():
         result = upsert_records(batch.records)
         withdrawn = mark_withdrawn(batch.withdrawn_ids) if batch.withdrawn_ids else []
-        run.new_count += len(result.new)
-        run.updated_count += len(result.updated) + len(withdrawn)
         # A record a batch holds twice is merged by the upsert; its second copy is unchanged.
         changed = len(result.new) + len(result.updated)
-        run.unchanged_count += len(batch.records) - changed
-        run.unchanged_count += len(batch.withdrawn_ids) - len(withdrawn)
-        run.failed_count += len(batch.failures)
+        unchanged = len(batch.records) - changed + len(batch.withdrawn_ids) - len(withdrawn)
         room = settings.INGEST_MAX_RECORDED_FAILURES - len(run.failures)
-        run.failures = run.failures + [
-            {"arxiv_id": f.arxiv_id, "where": f.where, "reason": f.reason}
-            for f in batch.failures[: max(room, 0)]
-        ]
+        reasons = dict(run.failure_reasons)
+        for failure in batch.failures:
+            key = failure.reason[:200]
+            if key not in reasons and len(reasons) >= MAX_FAILURE_REASONS:
+                key = "other"
+            reasons[key] = reasons.get(key, 0) + 1
+        fields = {
+            "new_count": run.new_count + len(result.new),
+            "updated_count": run.updated_count + len(result.updated) + len(withdrawn),
+            "unchanged_count": run.unchanged_count + unchanged,
+            "failed_count": run.failed_count + len(batch.failures),
+            "failures": run.failures
+            + [
+                {"arxiv_id": f.arxiv_id, "where": f.where, "reason": f.reason}
+                for f in batch.failures[: max(room, 0)]
+            ],
+            "failure_reasons": reasons,
+        }
         if batch.checkpoint is not None:
-            run.checkpoint = batch.checkpoint
+            fields["checkpoint"] = batch.checkpoint
         if batch.total is not None:
-            run.expected_total = batch.total
-        run.heartbeat_at = timezone.now()
-        run.save(
-            update_fields=[
-                "new_count",
-                "updated_count",
-                "unchanged_count",
-                "failed_count",
-                "failures",
-                "checkpoint",
-                "expected_total",
-                "heartbeat_at",
-            ]
-        )
+            fields["expected_total"] = batch.total
+        run.save_held(**fields)
         announce_changed(result.changed + withdrawn)
 
 
+def _finish_counted(run: IngestionRun) -> None:
+    """End a run that read its whole source: failed if no record could be used."""
+    used = run.new_count + run.updated_count + run.unchanged_count
+    if run.failed_count and not used:
+        _finish(run, Status.FAILED, f"every record failed ({run.failed_count:,}): {_top(run)}")
+    elif run.mostly_failed:
+        _finish(
+            run,
+            Status.SUCCEEDED,
+            f"mostly failed: {run.failed_count:,} of {run.processed_count:,} records could not "
+            f"be used ({_top(run)})",
+        )
+    else:
+        _finish(run, Status.SUCCEEDED, "")
+
+
+def _top(run: IngestionRun) -> str:
+    reasons = sorted(run.failure_reasons.items(), key=lambda item: -item[1])[:3]
+    return "; ".join(f"{count:,} × {reason}" for reason, count in reasons)
+
+
 def _finish(run: IngestionRun, status: str, error: str) -> None:
-    run.status = status
-    run.error = error
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    try:
+        run.save_held(status=status, error=error, finished_at=timezone.now())
+    except LeaseLost:
+        logger.warning("ingestion run %s was taken over before it finished here", run.pk)

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from papers.ingest.records import PaperRecord
@@ -34,12 +34,41 @@ class UpsertResult:
         self.unchanged += other.unchanged
 
 
+# Tries of a batch that raced another writer inserting the same papers (PostgreSQL).
+_ATTEMPTS = 3
+
+
 def upsert_records(records: Sequence[PaperRecord]) -> UpsertResult:
-    """Insert new papers and merge changes into known ones, all or nothing for this batch."""
-    records = _latest_per_id(records)
-    result = UpsertResult()
+    """Insert new papers and merge changes into known ones, all or nothing for this batch.
+
+    Safe while another process upserts the same ids: on PostgreSQL a paper the other
+    transaction inserted first makes this one's insert fail; the batch is then rolled back to
+    its savepoint and done again, now merging into the row the other one committed. Rows are
+    written in id order, so two batches never wait on each other's locks in a cycle. (SQLite
+    runs one write transaction at a time, so there the race cannot happen.)
+    """
+    records = sorted(_latest_per_id(records), key=lambda r: r.arxiv_id)
     if not records:
-        return result
+        return UpsertResult()
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _upsert(records)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == _ATTEMPTS or not _is_race(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _is_race(exc: Exception) -> bool:
+    """A unique violation or a deadlock: what a writer racing this one causes."""
+    if isinstance(exc, IntegrityError):
+        return True
+    cause = exc.__cause__
+    return type(cause).__name__ in {"DeadlockDetected", "SerializationFailure"}
+
+
+def _upsert(records: list[PaperRecord]) -> UpsertResult:
+    result = UpsertResult()
     with transaction.atomic():
         _ensure_categories({c for r in records for c in r.categories})
         existing = Paper.objects.in_bulk([r.arxiv_id for r in records], field_name="arxiv_id")
@@ -70,6 +99,11 @@ def upsert_records(records: Sequence[PaperRecord]) -> UpsertResult:
                 categories_replaced.append(paper)
         Paper.objects.bulk_create(to_create)
         if to_update:
+            # bulk_update writes the instances' values as they are: auto_now is not applied, and
+            # the rebuild's late-change pass, reconciliation and Atom "updated" read this field.
+            now = timezone.now()
+            for paper in to_update:
+                paper.updated_at = now
             Paper.objects.bulk_update(to_update, sorted(update_fields | {"updated_at"}))
         _write_authors(authors_new, authors_replaced)
         _write_categories(categories_new, categories_replaced)
@@ -172,7 +206,7 @@ def _write_authors(new: list[Paper], replaced: list[Paper]) -> None:
         return
     # Keys are computed once per distinct name: folding accents is the costly part of a load.
     keys = {name: author_key(name) for p in papers for name in p.author_names}
-    names_by_key = {key: name for name, key in keys.items() if key}
+    names_by_key = {key: name for name, key in sorted(keys.items(), key=lambda kv: kv[1]) if key}
     _insert_ignoring_duplicates(Author, ["key", "name"], list(names_by_key.items()))
     ids: dict[str, int] = {}
     key_list = list(names_by_key)

@@ -25,6 +25,10 @@ class SearchError(Exception):
     """Search failed for a reason of ours (a broken or outdated index)."""
 
 
+class IndexOutdated(SearchError):
+    """The index was built by another version of the app (its schema); rebuild it."""
+
+
 class SearchUnavailable(SearchError):
     """The search engine cannot be reached; callers answer 503 / "search is unavailable"."""
 
@@ -255,6 +259,15 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def _rebuild(self, documents: Iterable[PaperDocument]) -> int: ...
+
+    @abstractmethod
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
+        """(arxiv_id, change marker) of every document the index holds (or of those among
+        `arxiv_ids`), in no particular order.
+
+        The marker is the document's `changed` field (search.documents.change_marker of the
+        paper's updated_at when it was indexed); reconciliation compares it with the database.
+        """
 
     @abstractmethod
     def clear(self) -> None:

@@ -92,9 +92,16 @@ def index_body() -> dict[str, Any]:
                 "announced": {"type": "date", "format": "strict_date"},
                 "year": {"type": "integer"},
                 "recency": {"type": "long"},
+                "changed": {"type": "long"},
             },
         },
     }
+
+
+# Fields added to the mapping after the first release, put into older indexes on first write.
+ADDED_FIELDS = ("changed",)
+# Documents per page when listing the whole index (markers()).
+SCAN_PAGE = 5000
 
 
 def es_document(doc: PaperDocument) -> dict[str, Any]:
@@ -111,6 +118,7 @@ def es_document(doc: PaperDocument) -> dict[str, Any]:
         "announced": announced.isoformat() if announced else None,
         "year": doc["year"],
         "recency": doc["recency"],
+        "changed": doc.get("changed", 0),
     }
 
 
@@ -119,6 +127,7 @@ class ElasticsearchBackend(SearchBackend):
         super().__init__(alias, params)
         self.index_alias: str = params.get("INDEX", "papers")
         self.chunk_size: int = params.get("CHUNK_SIZE", settings.SEARCH_INDEX_CHUNK_SIZE)
+        self._mapping_current = False
 
     @cached_property
     def client(self) -> Elasticsearch:
@@ -156,6 +165,12 @@ class ElasticsearchBackend(SearchBackend):
         if not self.client.indices.exists(index=self.index_alias):
             name = self._new_index()
             self.client.indices.put_alias(index=name, name=self.index_alias)
+        elif not self._mapping_current:
+            # An index made before a field was added (the mapping is strict): adding fields to a
+            # mapping is allowed; documents indexed before lack them until reconciled.
+            added = {name: index_body()["mappings"]["properties"][name] for name in ADDED_FIELDS}
+            self.client.indices.put_mapping(index=self.index_alias, properties=added)
+        self._mapping_current = True
 
     def _bulk(self, index: str, documents: Iterable[PaperDocument]) -> int:
         actions = (
@@ -219,6 +234,29 @@ class ElasticsearchBackend(SearchBackend):
             for name in old:
                 self.client.indices.delete(index=name, ignore_unavailable=True)
         return written
+
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
+        """Every document's id and marker, a page at a time with search_after on the id."""
+        if arxiv_ids == []:
+            return
+        query = {"match_all": {}} if arxiv_ids is None else {"terms": {"arxiv_id": arxiv_ids}}
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "size": SCAN_PAGE,
+                "query": query,
+                "sort": [{"arxiv_id": "asc"}],
+                "_source": ["changed"],
+            }
+            if after is not None:
+                body["search_after"] = after
+            response = self._search(body)
+            hits = (response or {}).get("hits", {}).get("hits", [])
+            for hit in hits:
+                yield hit["_id"], int((hit.get("_source") or {}).get("changed") or 0)
+            if len(hits) < SCAN_PAGE:
+                return
+            after = hits[-1]["sort"]
 
     def clear(self) -> None:
         with self._errors():

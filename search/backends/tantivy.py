@@ -8,11 +8,13 @@ a new generation and swaps CURRENT with an atomic rename; readers switch on thei
 """
 
 import datetime as dt
+import fcntl
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import tantivy
 from django.conf import settings
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from tantivy import Document, Index, Order, Schema, SchemaBuilder
+from tantivy import Document, Index, Order, Query, Schema, SchemaBuilder
 
 from papers.models import Paper
 from search.analysis import ENGLISH, EXACT, NAMES, analyzer
@@ -31,8 +33,8 @@ from search.backends.base import (
     Facets,
     FetchedPage,
     IndexBusy,
+    IndexOutdated,
     SearchBackend,
-    SearchError,
     SearchHit,
     SearchRequest,
     Sort,
@@ -46,7 +48,8 @@ from search.query import archive_of
 from search.spelling import MAX_EDITS, CloseWords, WordCounts
 
 # Bump when the schema or analyzers change: an index of another version must be rebuilt.
-SCHEMA_VERSION = 1
+# 2: the `changed` marker (reconciliation).
+SCHEMA_VERSION = 2
 FACET_SIZE = 1000
 # Unstemmed title and abstract words: the vocabulary spelling suggestions come from.
 VOCABULARY_FIELD = "text_exact"
@@ -68,6 +71,7 @@ def build_schema() -> Schema:
     builder.add_date_field("announced", indexed=True, fast=True)
     builder.add_integer_field("year", indexed=True, fast=True)
     builder.add_integer_field("recency", fast=True)
+    builder.add_integer_field("changed", stored=True, fast=True)
     return builder.build()
 
 
@@ -98,6 +102,7 @@ def tantivy_document(doc: PaperDocument) -> Document:
         out.add_date("announced", dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
         out.add_integer("year", day.year)
     out.add_integer("recency", doc["recency"])
+    out.add_integer("changed", doc.get("changed", 0))
     return out
 
 
@@ -126,13 +131,20 @@ class IndexDirectory:
         self.root = root
         self.pointer = root / "CURRENT"
 
-    def current(self) -> Path | None:
+    def current_name(self) -> str | None:
+        """The live generation's directory name, whatever schema version built it."""
         try:
-            name = self.pointer.read_text().strip()
+            return self.pointer.read_text().strip() or None
         except FileNotFoundError:
             return None
+
+    def current(self) -> Path | None:
+        """The live generation, None before the first index; SearchError if it is outdated."""
+        name = self.current_name()
+        if name is None:
+            return None
         if not name.startswith(f"v{SCHEMA_VERSION}-"):
-            raise SearchError(
+            raise IndexOutdated(
                 "The search index was built by another version of the app; "
                 "run `manage.py rebuild_index`."
             )
@@ -145,19 +157,55 @@ class IndexDirectory:
         return path
 
     def publish(self, generation: Path) -> None:
-        """Make `generation` live with an atomic rename, then drop all but the previous one."""
-        previous = self.current() if self.pointer.exists() else None
+        """Make `generation` live with an atomic rename, then drop the generations left over.
+
+        The previous live generation stays until the next publish (a reader may still be
+        answering a query from it), whichever schema version built it; so do generations a
+        rebuild running now is writing (see building()).
+        """
+        previous = self.current_name()
         tmp = self.root / f"CURRENT.{uuid.uuid4().hex}"
         with open(tmp, "w") as f:
             f.write(generation.name)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.pointer)
-        # Keep the previous generation: a reader may still be answering a query from it.
-        keep = {generation.name, previous.name if previous else ""}
+        self.remove_leftovers(keep={generation.name, previous or ""})
+
+    @contextmanager
+    def building(self) -> Iterator[Path]:
+        """A new generation for a rebuild, marked as being written while the block runs.
+
+        The mark is an exclusive flock on `<generation>.building`: the kernel drops it when the
+        process dies, so a generation a killed rebuild left behind is told apart from one a
+        rebuild in another process is still writing.
+        """
+        generation = self.new_generation()
+        lock_path = self.root / f"{generation.name}.building"
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield generation
+            finally:
+                lock_path.unlink(missing_ok=True)
+
+    def remove_leftovers(self, keep: set[str]) -> list[str]:
+        """Delete generations not in `keep`, except those a live rebuild is writing."""
+        removed = []
         for child in self.root.iterdir():
-            if child.is_dir() and child.name.startswith("v") and child.name not in keep:
-                shutil.rmtree(child, ignore_errors=True)
+            if not child.is_dir() or not child.name.startswith("v") or child.name in keep:
+                continue
+            lock_path = self.root / f"{child.name}.building"
+            if lock_path.exists():
+                with open(lock_path, "a") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # a rebuild is writing it now
+                lock_path.unlink(missing_ok=True)
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+        return removed
 
     def open_for_writing(self) -> Index:
         """The live index, created empty on first use."""
@@ -225,21 +273,38 @@ class TantivyBackend(SearchBackend):
 
     def _rebuild(self, documents: Iterable[PaperDocument]) -> int:
         directory = self.directory
-        generation = directory.new_generation()
-        try:
-            index = _register_analyzers(Index(SCHEMA, path=str(generation)))
-            writer = self._writer(index)
-            written = 0
-            for doc in documents:
-                writer.add_document(tantivy_document(doc))
-                written += 1
-            writer.commit()
-            writer.wait_merging_threads()
-        except BaseException:
-            shutil.rmtree(generation, ignore_errors=True)
-            raise
-        directory.publish(generation)
+        with directory.building() as generation:
+            try:
+                index = _register_analyzers(Index(SCHEMA, path=str(generation)))
+                writer = self._writer(index)
+                written = 0
+                for doc in documents:
+                    writer.add_document(tantivy_document(doc))
+                    written += 1
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                shutil.rmtree(generation, ignore_errors=True)
+                raise
+            directory.publish(generation)
         return written
+
+    def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
+        searcher = self.searcher()
+        if searcher is None or searcher.num_docs == 0 or arxiv_ids == []:
+            return
+        if arxiv_ids is None:
+            query = Query.all_query()
+        else:
+            query = Query.term_set_query(SCHEMA, "arxiv_id", list(arxiv_ids))
+        result = searcher.search(query, searcher.num_docs, count=False)
+        addresses = [address for _, address in result.hits]
+        step = 10_000
+        for start in range(0, len(addresses), step):
+            chunk = addresses[start : start + step]
+            changed = searcher.fast_field_values("changed", chunk)
+            for address, marker in zip(chunk, changed, strict=True):
+                yield searcher.doc(address).get_first("arxiv_id"), marker or 0
 
     def clear(self) -> None:
         root = self.directory.root

@@ -17,6 +17,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, sample: str, verbosity: int = 1, **options):
+        # Importing the settings writes nothing; the data directory is made here.
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not Paper.objects.exists():

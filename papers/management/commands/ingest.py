@@ -9,7 +9,14 @@ from tqdm import tqdm
 from papers.ingest.api import SORT_BY, SORT_ORDER
 from papers.ingest.oai import METADATA_PREFIXES
 from papers.ingest.records import Batch
-from papers.ingest.runs import InvalidParameters, execute_run, queue_run, start_run
+from papers.ingest.runs import (
+    InvalidParameters,
+    execute_run,
+    is_retryable,
+    queue_run,
+    retry_run,
+    start_run,
+)
 from papers.models import FeedSubscription, IngestionRun
 
 Source = IngestionRun.Source
@@ -52,7 +59,9 @@ class Command(BaseCommand):
         abs_files = sources.add_parser("abs", help="arXiv .abs metadata files or directories")
         abs_files.add_argument("paths", nargs="+", metavar="PATH")
 
-        retry = sources.add_parser("retry", help="resume a failed run from its checkpoint")
+        retry = sources.add_parser(
+            "retry", help="resume a failed or stuck (its worker died) run from its checkpoint"
+        )
         retry.add_argument("run_id", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -61,8 +70,11 @@ class Command(BaseCommand):
             run = IngestionRun.objects.filter(pk=options["run_id"]).first()
             if run is None:
                 raise CommandError(f"no ingestion run #{options['run_id']}")
-            if run.status != IngestionRun.Status.FAILED:
-                raise CommandError(f"run #{run.pk} is {run.status}; only failed runs are retried")
+            if not is_retryable(run):
+                why = "held by a live worker" if run.status == "running" else run.status
+                raise CommandError(
+                    f"run #{run.pk} is {why}; only failed and stuck runs are retried"
+                )
         else:
             try:
                 run = start_run(source, self._parameters(source, options))
@@ -72,8 +84,9 @@ class Command(BaseCommand):
             if run.parameters.get("path") == "-":
                 raise CommandError("a worker cannot read this terminal's standard input")
             if source == "retry":
-                IngestionRun.objects.filter(pk=run.pk).update(status=IngestionRun.Status.QUEUED)
-            queue_run(run)
+                retry_run(run)
+            else:
+                queue_run(run)
             self.stdout.write(f"Queued {run}.")
             return
         run = self._run_here(run)

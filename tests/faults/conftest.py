@@ -1,0 +1,167 @@
+"""Real processes for the fault suite: Celery workers we SIGKILL, and what they leave on disk.
+
+Each scenario runs against its own data directory (SQLite database, tantivy index, models,
+broker files) shared with the subprocesses, which get short heartbeat, stale and recovery
+intervals so a dead worker is noticed within seconds. Workers run with the current directory
+set to an empty folder, which must stay empty (nothing written into the checkout).
+"""
+
+import gzip
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+FAST_RECOVERY = {
+    "RUN_HEARTBEAT_SECONDS": "1",
+    "INGEST_STALE_AFTER_SECONDS": "4",
+    "ML_TRAINING_STALE_AFTER_SECONDS": "4",
+    "RECOVERY_INTERVAL_SECONDS": "2",
+    "INGEST_BATCH_SIZE": "2",
+    "ML_ENRICH_BATCH_SIZE": "16",
+    "ML_AUTO_TRAIN": "false",
+    "HF_HUB_OFFLINE": "1",
+    "ARXIV_MIN_INTERVAL": "0",
+}
+
+
+def wait_for(what: str, check, timeout: float = 240, every: float = 0.1):
+    """Poll `check()` until it returns something true; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Deployment:
+    """A data directory, the environment of its processes, and the workers running on it."""
+
+    def __init__(self, data: Path, cwd: Path, broker: str | None, database_url: str | None = None):
+        self.data = data
+        self.cwd = cwd
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SEARCH_BACKEND"}
+        }
+        self.env.update(FAST_RECOVERY, DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+        if broker:
+            self.env["CELERY_BROKER_URL"] = broker
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.workers: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if check:
+            assert out.returncode == 0, out.stderr[-3000:]
+        return out
+
+    def start_worker(self) -> subprocess.Popen:
+        log = self.data.parent / f"worker-{len(self.logs)}.log"
+        self.logs.append(log)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "papers",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append(worker)
+        return worker
+
+    @staticmethod
+    def children(worker: subprocess.Popen) -> list[int]:
+        try:
+            text = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text()
+        except FileNotFoundError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    def kill_worker(self, worker: subprocess.Popen) -> None:
+        """SIGKILL the whole worker: its main process and the pool's children."""
+        for pid in self.children(worker):
+            os.kill(pid, signal.SIGKILL)
+        worker.kill()
+        worker.wait(timeout=30)
+
+    def kill_child(self, worker: subprocess.Popen) -> int:
+        """SIGKILL only the pool process running the task (as the OOM killer would)."""
+        pids = wait_for("the worker's pool process", lambda: self.children(worker), timeout=60)
+        os.kill(pids[0], signal.SIGKILL)
+        return pids[0]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                self.kill_worker(worker)
+
+    def log_text(self) -> str:
+        return "\n".join(log.read_text(errors="replace") for log in self.logs if log.exists())
+
+    # --- Reading the SQLite database directly: polling through manage.py takes seconds.
+    def query(self, sql: str, *params):
+        with sqlite3.connect(self.data / "db.sqlite3", timeout=30) as db:
+            return db.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def sample_file(tmp_path_factory) -> Path:
+    """The first 200 papers of the shipped sample, as a snapshot file."""
+    path = tmp_path_factory.mktemp("faults") / "papers-200.jsonl"
+    with gzip.open(settings.SAMPLE_PATH, "rt") as source:
+        path.write_text("".join(next(source) for _ in range(200)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """An empty, migrated SQLite database, copied into each scenario's data directory."""
+    data = tmp_path_factory.mktemp("migrated") / "data"
+    deployment = Deployment(data, data.parent, None)
+    deployment.manage("migrate", "-v0")
+    return data / "db.sqlite3"
+
+
+def redis_broker() -> str:
+    redis = pytest.importorskip("redis")
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    client.flushdb()
+    return REDIS_URL
