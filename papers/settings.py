@@ -141,6 +141,8 @@ SEARCH_BACKENDS = {
         "INDEX": env.str("ELASTICSEARCH_INDEX", default="papers"),
     },
 }
+# Seconds clients are asked to wait (Retry-After) when the search engine is unavailable.
+SEARCH_RETRY_AFTER = 30
 SEARCH_MAX_PAGE_SIZE = 100
 SEARCH_MAX_RESULT_WINDOW = 10_000
 # How many BM25 candidates a reranker (hybrid search) may ask for.
@@ -148,10 +150,22 @@ SEARCH_MAX_CANDIDATES = 1000
 # Papers per indexing task and per bulk request.
 SEARCH_INDEX_CHUNK_SIZE = 500
 
+# --- Rate limits ---------------------------------------------------------------------------
+# Client identity: the socket address, or behind this many reverse proxies (each appending to
+# X-Forwarded-For) the address the outermost one saw. 0: X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Per client and fixed window, counted in the shared cache; "" disables one (bench/api_load.py).
+RATE_LIMITS = {
+    "api": env.str("API_ANON_RATE", default="120/min"),  # /api/v1 without a token, per address
+    "api_token": env.str("API_USER_RATE", default="600/min"),  # /api/v1 with a token, per user
+    "arxiv_query": env.str("ARXIV_QUERY_RATE", default="30/min"),  # /api/query, per address
+    "search": env.str("SEARCH_RATE", default="60/min"),  # searches on /search, per address
+    "signup": env.str("SIGNUP_RATE", default="10/h"),  # sign-up attempts, per address
+    "login": env.str("LOGIN_RATE", default="30/15min"),  # log-in attempts, per address
+    "login_user": env.str("LOGIN_USER_RATE", default="5/15min"),  # failed log-ins, per username
+}
+
 # --- JSON API -------------------------------------------------------------------------------
-# Rates like "60/min"; empty disables the limit (the load benchmark does).
-API_ANON_RATE = env.str("API_ANON_RATE", default="120/min") or None
-API_USER_RATE = env.str("API_USER_RATE", default="600/min") or None
 # Scripts on any origin may read; nothing cross-origin may write.
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

@@ -333,8 +333,10 @@ class SearchFilters:
     cross_lists: bool = True
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    # Non-empty: only these papers (canonical arXiv ids, no version), as arXiv's id_list does.
+    arxiv_ids: tuple[str, ...] = ()
 
     def merged_with(self, query: ParsedQuery) -> "SearchFilters":
         """These filters narrowed by the query's own year:/date: filters."""
         start, end = _narrow((self.date_from, self.date_to), (query.date_from, query.date_to))
-        return SearchFilters(self.categories, self.cross_lists, start, end)
+        return SearchFilters(self.categories, self.cross_lists, start, end, self.arxiv_ids)

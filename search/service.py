@@ -62,9 +62,11 @@ def run_search(
     page_size: int = 25,
     suggest: bool = False,
     rerank: bool = True,
+    arxiv_ids: tuple[str, ...] = (),
 ) -> SearchPage:
     """Run a search and return one page of results with their papers.
 
+    `arxiv_ids` limits the search to those papers (canonical ids, no version).
     With `suggest`, the first page also carries a corrected query when a word looks misspelt.
 
     Raises BadSearchRequest, search.backends.base.ResultWindowError (past the window) and
@@ -82,7 +84,7 @@ def run_search(
         raise BadSearchRequest("date range: the start is after the end")
     started = time.perf_counter()
     parsed = parse_query(query)
-    filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to)
+    filters = SearchFilters(tuple(categories), cross_lists, date_from, date_to, tuple(arxiv_ids))
     backend = get_search_backend()
     results = backend.search(parsed, filters, sort)
     start, stop = (page - 1) * page_size, page * page_size
