@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "papers.middleware.EdgeChecksMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -62,6 +63,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Longer query strings are refused with a 414 (gunicorn.conf.py lets them through to say so in
+# each surface's error shape); the API's q promises 2,000 characters, percent-encoded well below.
+MAX_QUERY_STRING_BYTES = 32_768
 
 ROOT_URLCONF = "papers.urls"
 LOGIN_URL = "login"

@@ -273,6 +273,10 @@ def _error_feed(request: HttpRequest, message: str) -> etree._Element:
     return feed
 
 
+def error_feed_response(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return _atom(_error_feed(request, message), status=status)
+
+
 def _atom(feed: etree._Element, status: int = 200) -> HttpResponse:
     body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return HttpResponse(body, content_type="application/atom+xml; charset=utf-8", status=status)

@@ -118,7 +118,7 @@ def get_paper(arxiv_id: str) -> Paper:
 
 
 class SearchParams(Schema):
-    q: str = Field("", max_length=10_000, description="The query language of the search page.")
+    q: str = Field("", max_length=2_000, description="The query language of the search page.")
     categories: str = Field("", description="Comma-separated category codes, e.g. cs.CL,cs.LG")
     cross_lists: bool = Field(True, description="False: only papers whose primary category matches")
     date_from: IsoDate | None = None
