@@ -148,6 +148,11 @@ SEARCH_BACKENDS = {
 }
 # Seconds clients are asked to wait (Retry-After) when the search engine is unavailable.
 SEARCH_RETRY_AFTER = 30
+# A search request to Elasticsearch: seconds per attempt (connect and read) and retries. The
+# total, timeout x (1 + retries) = 10 s, stays well below gunicorn's 30 s worker timeout
+# (gunicorn.conf.py), so a hung cluster gets a 503 instead of a killed worker.
+SEARCH_ENGINE_TIMEOUT = env.float("SEARCH_ENGINE_TIMEOUT", default=5.0)
+SEARCH_ENGINE_RETRIES = env.int("SEARCH_ENGINE_RETRIES", default=1)
 SEARCH_MAX_PAGE_SIZE = 100
 SEARCH_MAX_RESULT_WINDOW = 10_000
 # How many BM25 candidates a reranker (hybrid search) may ask for.
