@@ -8,17 +8,28 @@ JSON error shape under /api/v1, arXiv's error feed at /api/query, the HTML error
 
 from __future__ import annotations
 
+import errno
+import logging
 import re
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+log = logging.getLogger(__name__)
+_DISK_FULL = ("disk is full", "no space left on device", "could not extend file")
+
 # NUL, and lone surrogates (no UTF-8 encoding exists for them).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_CODES = {400: "bad_request", 414: "uri_too_long"}
-_TITLES = {400: "That request could not be understood", 414: "That address is too long"}
+_CODES = {400: "bad_request", 414: "uri_too_long", 500: "error", 503: "unavailable"}
+_TITLES = {
+    400: "That request could not be understood",
+    414: "That address is too long",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
 
 
 def error_for_surface(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -58,7 +69,16 @@ def _problem(request: HttpRequest) -> tuple[int, str] | None:
     return None
 
 
+def disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, DatabaseError) and any(m in str(exc).lower() for m in _DISK_FULL)
+
+
 class EdgeChecksMiddleware:
+    """Refuses what must not reach a view (above); answers for what escaped one: a full disk
+    is a 503, and nothing under /api/ ever leaves without the API's error shape."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -67,3 +87,16 @@ class EdgeChecksMiddleware:
         if problem is not None:
             return error_for_surface(request, *problem)
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if disk_full(exc):
+            log.error("out of disk space answering %s: %s", request.path, exc)
+            response = error_for_surface(
+                request, 503, "the server is out of disk space; please try again later"
+            )
+            response["Retry-After"] = str(settings.SEARCH_RETRY_AFTER)
+            return response
+        if request.path.startswith("/api/"):
+            log.exception("error answering %s", request.path)
+            return error_for_surface(request, 500, "internal error; it has been logged")
+        return None

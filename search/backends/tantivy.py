@@ -8,11 +8,13 @@ a new generation and swaps CURRENT with an atomic rename; readers switch on thei
 """
 
 import datetime as dt
+import logging
 import os
 import shutil
 import threading
 import uuid
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from search.backends.base import (
     Facets,
     FetchedPage,
     IndexBusy,
+    IndexUnusable,
     SearchBackend,
     SearchError,
     SearchHit,
@@ -43,6 +46,9 @@ from search.documents import PaperDocument
 from search.highlight import Highlighter
 from search.query import archive_of
 from search.spelling import MAX_EDITS, CloseWords, WordCounts
+
+log = logging.getLogger(__name__)
+REPAIR = "run `python manage.py rebuild_index`"
 
 # Bump when the schema or analyzers change: an index of another version must be rebuilt.
 SCHEMA_VERSION = 1
@@ -243,62 +249,101 @@ class TantivyBackend(SearchBackend):
     # --- Reading ---------------------------------------------------------------------------
 
     def searcher(self) -> "tantivy.Searcher | None":
-        """A searcher on the latest commit of the live generation (None before any indexing)."""
+        """A searcher on the latest commit of the live generation (None before any indexing).
+
+        A live generation that is missing or cannot be read raises IndexUnusable (logged, with
+        the repair command); the broken reader is dropped, so the next query opens the index
+        afresh and works again as soon as the files are good.
+        """
         directory = self.directory
-        generation = directory.current()
+        try:
+            generation = directory.current()
+        except IndexUnusable:
+            raise
+        except SearchError as exc:
+            raise self._unusable(directory, str(exc)) from exc
         if generation is None:
             return None
         meta = generation / "meta.json"
         with _readers_lock:
-            reader = _readers.get(directory.root)
-            if reader is None or reader.generation != generation.name:
-                index = _register_analyzers(Index.open(str(generation)))
-                index.config_reader("manual")
-                reader = _Reader(generation.name, index, _stamp(meta))
-                _readers[directory.root] = reader
-            else:
-                stamp = _stamp(meta)
-                if stamp != reader.meta_stamp:
-                    reader.index.reload()
-                    reader.meta_stamp = stamp
-        return reader.index.searcher()
+            try:
+                reader = _readers.get(directory.root)
+                if reader is None or reader.generation != generation.name:
+                    index = _register_analyzers(Index.open(str(generation)))
+                    index.config_reader("manual")
+                    reader = _Reader(generation.name, index, _stamp(meta))
+                    _readers[directory.root] = reader
+                else:
+                    stamp = _stamp(meta)
+                    if stamp != reader.meta_stamp:
+                        reader.index.reload()
+                        reader.meta_stamp = stamp
+                return reader.index.searcher()
+            except (OSError, ValueError, RuntimeError) as exc:
+                _readers.pop(directory.root, None)
+                raise self._unusable(directory, f"cannot open {generation}: {exc}") from exc
+
+    @staticmethod
+    def _unusable(directory: IndexDirectory, reason: str) -> IndexUnusable:
+        message = f"The search index in {directory.root} is unusable ({reason}); {REPAIR}."
+        log.error(message)
+        return IndexUnusable(message)
+
+    @contextmanager
+    def _reading(self):
+        """Errors from reading index files (a segment cut short or deleted) as IndexUnusable."""
+        try:
+            yield
+        except (OSError, ValueError, RuntimeError) as exc:
+            with _readers_lock:
+                _readers.pop(self.directory.root, None)
+            raise self._unusable(self.directory, f"reading failed: {exc}") from exc
 
     def _query(self, request: SearchRequest, bonus: float | None) -> tantivy.Query:
         return self.compiler.compile(request.query, request.filters, bonus)
 
     def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage:
+        query = self._query(request, ALL_TERMS_BONUS)
         searcher = self.searcher()
         if searcher is None:
             return FetchedPage(0, [])
-        query = self._query(request, ALL_TERMS_BONUS)
-        if request.sort == Sort.NEWEST:
-            result = searcher.search(
-                query, limit, count=True, offset=offset, order_by_field="recency", order=Order.Desc
-            )
-        else:
-            result = searcher.search(query, limit, count=True, offset=offset)
         highlighter = Highlighter(request.query)
         hits = []
-        for score, address in result.hits:
-            stored = searcher.doc(address)
-            hits.append(
-                SearchHit(
-                    stored.get_first("arxiv_id"),
-                    unbonused(score) if request.sort == Sort.RELEVANCE else None,
-                    stored.get_first("title") or "",
-                    stored.get_first("abstract") or "",
-                    highlighter,
+        with self._reading():
+            if request.sort == Sort.NEWEST:
+                result = searcher.search(
+                    query,
+                    limit,
+                    count=True,
+                    offset=offset,
+                    order_by_field="recency",
+                    order=Order.Desc,
                 )
-            )
+            else:
+                result = searcher.search(query, limit, count=True, offset=offset)
+            for score, address in result.hits:
+                stored = searcher.doc(address)
+                hits.append(
+                    SearchHit(
+                        stored.get_first("arxiv_id"),
+                        unbonused(score) if request.sort == Sort.RELEVANCE else None,
+                        stored.get_first("title") or "",
+                        stored.get_first("abstract") or "",
+                        highlighter,
+                    )
+                )
         return FetchedPage(result.count or 0, hits)
 
     def _count(self, request: SearchRequest) -> int:
+        query = self._query(request, None)
         searcher = self.searcher()
         if searcher is None:
             return 0
-        return searcher.search(self._query(request, None), 1, count=True).count or 0
+        with self._reading():
+            return searcher.search(query, 1, count=True).count or 0
 
     def _facets(self, request: SearchRequest) -> Facets:
+        query = self._query(request, None)
         searcher = self.searcher()
         if searcher is None:
             return Facets()
@@ -306,27 +351,31 @@ class TantivyBackend(SearchBackend):
             "categories": {"terms": {"field": "categories", "size": FACET_SIZE}},
             "years": {"terms": {"field": "year", "size": FACET_SIZE}},
         }
-        result = searcher.aggregate(self._query(request, None), aggregations)
+        with self._reading():
+            result = searcher.aggregate(query, aggregations)
         return Facets(
             categories={b["key"]: b["doc_count"] for b in result["categories"]["buckets"]},
             years={int(b["key"]): b["doc_count"] for b in result["years"]["buckets"]},
         )
 
     def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        query = self._query(request, None)
         searcher = self.searcher()
         if searcher is None:
             return []
-        result = searcher.search(self._query(request, None), limit, count=False)
-        return [
-            Candidate(searcher.doc(address).get_first("arxiv_id"), score)
-            for score, address in result.hits
-        ]
+        with self._reading():
+            result = searcher.search(query, limit, count=False)
+            return [
+                Candidate(searcher.doc(address).get_first("arxiv_id"), score)
+                for score, address in result.hits
+            ]
 
     def _word_counts(self, words: list[str]) -> WordCounts:
         searcher = self.searcher()
         if searcher is None:
             return WordCounts(0, {})
-        counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
+        with self._reading():
+            counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
         return WordCounts(searcher.num_docs, counts)
 
     def _close_words(self, words: list[str]) -> CloseWords:
@@ -336,7 +385,8 @@ class TantivyBackend(SearchBackend):
         out: CloseWords = {}
         for word in words:
             # The term dictionary is sorted: one prefix walk reads the words starting alike.
-            terms = dict(searcher.terms_with_prefix(VOCABULARY_FIELD, word[0]))
+            with self._reading():
+                terms = dict(searcher.terms_with_prefix(VOCABULARY_FIELD, word[0]))
             near = process.extract(
                 word, list(terms), scorer=OSA.distance, score_cutoff=MAX_EDITS, limit=None
             )

@@ -93,3 +93,38 @@ def test_the_schema_promises_what_is_accepted(client, settings):
     assert accepted.status_code in (200, 503)
     refused = client.get("/api/v1/search", {"q": "x" * (longest + 1)})
     assert refused.status_code == 400 and refused.json()["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(28, "No space left on device"),
+        __import__("django.db").db.OperationalError("database or disk is full"),
+    ],
+)
+def test_a_full_disk_gets_a_503_not_a_500(client, monkeypatch, error):
+    import papers.views
+
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(papers.views, "render", full)
+    response = client.get("/")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert b"out of disk space" in response.content
+
+
+def test_an_unexpected_api_error_keeps_the_api_error_shape(client, monkeypatch):
+    import papers.api.endpoints
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(papers.api.endpoints.CategoryModel.objects, "filter", broken)
+    response = client.get("/api/v1/categories")
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": 500,
+        "code": "error",
+        "message": "internal error; it has been logged",
+    }
