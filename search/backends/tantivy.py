@@ -263,6 +263,8 @@ class TantivyBackend(SearchBackend):
         except SearchError as exc:
             raise self._unusable(directory, str(exc)) from exc
         if generation is None:
+            if Paper.objects.exists():  # papers but no index: it was deleted, not never built
+                raise self._unusable(directory, "no index, though the database has papers")
             return None
         meta = generation / "meta.json"
         with _readers_lock:

@@ -68,3 +68,14 @@ def test_an_index_of_another_schema_version_gets_a_503_naming_the_command(client
     response = client.get("/api/v1/search", {"q": "robots"})
     assert response.status_code == 503
     assert response.json()["code"] == "unavailable"
+
+
+def test_a_deleted_index_directory_is_a_503_until_rebuilt(client, index_dir, caplog):
+    generation, _ = index_dir
+    shutil.rmtree(generation.parent)
+    with caplog.at_level(logging.ERROR, logger="search.backends.tantivy"):
+        assert client.get("/api/v1/search", {"q": "robots"}).status_code == 503
+    assert any("rebuild_index" in r.getMessage() for r in caplog.records)
+    get_search_backend().rebuild()
+    again = client.get("/api/v1/search", {"q": "robots", "rerank": "false"})
+    assert again.status_code == 200 and again.json()["total"] == 1
