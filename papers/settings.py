@@ -262,6 +262,9 @@ ARXIV_HTTP_MAX_ATTEMPTS = env.int("ARXIV_HTTP_MAX_ATTEMPTS", default=5)
 # A Retry-After longer than this is cut short; a backoff without one starts here and doubles.
 ARXIV_MAX_RETRY_AFTER = env.float("ARXIV_MAX_RETRY_AFTER", default=600.0)
 ARXIV_RETRY_BACKOFF = env.float("ARXIV_RETRY_BACKOFF", default=5.0)
+# The admin ingests snapshot files only from here (and saves uploads here); empty means
+# DATA_DIR/import. The command line (manage.py ingest snapshot PATH) reads any path given.
+INGEST_IMPORT_DIR = env.str("INGEST_IMPORT_DIR", default="")
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=1000)
 # A run keeps at most this many failed records (ids and reasons) on its row; the count is exact.
 INGEST_MAX_RECORDED_FAILURES = 1000
