@@ -36,6 +36,24 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS behind a TLS-terminating proxy (docker-compose.yml sets these for the web service; the
+# embedded default serves plain http on 127.0.0.1 and leaves them off).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https": the proxy's header that says the request came over HTTPS.
+if _proxy_ssl_header := env.list("SECURE_PROXY_SSL_HEADER", default=[]):
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+
+# Mail (password reset): printed to the console by default; EMAIL_URL=smtp+tls://user:pass@host:587
+# (any URL django-environ reads) sends it.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cool Papers <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -175,6 +193,7 @@ RATE_LIMITS = {
     "signup": env.str("SIGNUP_RATE", default="10/h"),  # sign-up attempts, per address
     "login": env.str("LOGIN_RATE", default="30/15min"),  # log-in attempts, per address
     "login_user": env.str("LOGIN_USER_RATE", default="5/15min"),  # failed log-ins, per username
+    "password_reset": env.str("PASSWORD_RESET_RATE", default="5/h"),  # reset mails, per address
 }
 
 # --- JSON API -------------------------------------------------------------------------------

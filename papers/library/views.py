@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -61,6 +62,14 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+# Each request sends a mail: limited per address like sign-ups.
+password_reset = ratelimit.limited(
+    "password_reset",
+    lambda request, verdict: too_many_requests(request, verdict, "password reset requests"),
+    when=lambda request: request.method == "POST",
+)(auth_views.PasswordResetView.as_view())
+
+
 @require_POST
 def toggle_mark(request: HttpRequest, arxiv_id: str, kind: str) -> HttpResponse:
     """Star / unstar (or mark not interested, read); JSON for scripts, a redirect for forms."""
@@ -69,7 +78,7 @@ def toggle_mark(request: HttpRequest, arxiv_id: str, kind: str) -> HttpResponse:
     if not request.user.is_authenticated:
         if request.headers.get("accept") == "application/json":
             return JsonResponse({"error": "sign in to keep papers"}, status=401)
-        return redirect(f"/accounts/login/?next={_back(request)}")
+        return redirect_to_login(_back(request))
     try:
         paper = get_object_or_404(Paper, arxiv_id=normalize_arxiv_id(arxiv_id))
     except InvalidArxivId:

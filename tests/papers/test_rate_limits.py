@@ -148,3 +148,15 @@ def test_log_in_attempts_are_limited_per_address(client, settings):
         client.post("/accounts/login/", {"username": f"guess{n}", "password": "x"})
     response = client.post("/accounts/login/", {"username": "guess9", "password": "x"})
     assert response.status_code == 429
+
+
+def test_password_reset_mails_are_limited_per_address(client, settings):
+    from django.core import mail
+
+    limits(settings, password_reset="2/h")
+    User.objects.create_user("reader", "reader@example.org", "right-horse-battery")
+    codes = [
+        client.post("/accounts/password_reset/", {"email": "reader@example.org"}).status_code
+        for _ in range(4)
+    ]
+    assert codes == [302, 302, 429, 429] and len(mail.outbox) == 2
