@@ -129,15 +129,6 @@ def hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Verd
     return Verdict(count <= rate.limit, count, rate, retry_after)
 
 
-def peek(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> Verdict:
-    """The current count without adding to it."""
-    now = time.time() if now is None else now
-    window = int(now // rate.window)
-    count = caches["default"].get(_key(scope, ident, rate, window), 0)
-    retry_after = max(1, int((window + 1) * rate.window - now + 0.999))
-    return Verdict(count < rate.limit, count, rate, retry_after)
-
-
 def reset(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> None:
     now = time.time() if now is None else now
     caches["default"].delete(_key(scope, ident, rate, int(now // rate.window)))
