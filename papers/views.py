@@ -28,7 +28,7 @@ def too_many_requests(request: HttpRequest, verdict: ratelimit.Verdict, what: st
     """The 429 page: what was refused and when to try again (also in Retry-After)."""
     wait = verdict.retry_after
     when = f"{wait} seconds" if wait < 120 else f"{-(-wait // 60)} minutes"
-    message = f"Too many {what} from your address; try again in {when}."
+    message = f"Too many {what}; try again in {when}."
     html = render_to_string("429.html", {"message": message}, request=request)
     return ratelimit.too_many_requests(verdict, html, "text/html; charset=utf-8")
 
