@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ import numpy as np
 
 from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
 from ml.keywords import Word2VecKeywords
-from ml.versioning import ArtifactMismatch, ArtifactMissing, read_config
+from ml.versioning import (
+    ArtifactCorrupt,
+    ArtifactError,
+    ArtifactMismatch,
+    ArtifactMissing,
+    read_config,
+)
 from ml.whitening import Whitening
 from ml.zlpr import ZLPRClassifier
 
@@ -130,17 +137,25 @@ class ArtifactSet:
                 f"model artifacts at {path} are version {config.get('version')!r}, "
                 f"expected {expected_version!r}"
             )
-        encoder_id = config["encoder"]["id"]
         tagger_dir = path / "tagger"
-        return cls(
-            encoder_variant=config["encoder"]["variant"],
-            encoder_id=encoder_id,
-            whitening=Whitening.load(path / "whitening", encoder_id=encoder_id),
-            keywords=Word2VecKeywords.load(path / "keywords"),
-            tagger=ZLPRClassifier.load(tagger_dir) if tagger_dir.exists() else None,
-            fit_id=config["fit_id"],
-            trained=config.get("trained", {}),
-        )
+        try:
+            encoder_id = config["encoder"]["id"]
+            return cls(
+                encoder_variant=config["encoder"]["variant"],
+                encoder_id=encoder_id,
+                whitening=Whitening.load(path / "whitening", encoder_id=encoder_id),
+                keywords=Word2VecKeywords.load(path / "keywords"),
+                tagger=ZLPRClassifier.load(tagger_dir) if tagger_dir.exists() else None,
+                fit_id=config["fit_id"],
+                trained=config.get("trained", {}),
+            )
+        except ArtifactError:
+            raise
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            # A file cut short (full disk, interrupted copy) or overwritten.
+            raise ArtifactCorrupt(
+                f"model artifacts at {path} are unreadable ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def label_classes(labels: Sequence[Sequence[str] | None], min_count: int) -> list[str]:

@@ -23,6 +23,10 @@ class ArtifactMismatch(ArtifactError):
     """A saved model was written by another format version or for other vectors."""
 
 
+class ArtifactCorrupt(ArtifactError):
+    """A saved model's files exist but cannot be read (cut short, overwritten)."""
+
+
 def format_header(fmt: str) -> dict:
     return {"format": fmt}
 

@@ -1,6 +1,10 @@
 """Admin pages: the paper collection, and ingestion runs that staff start and watch."""
 
+import uuid
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -140,12 +144,54 @@ class OaiRunForm(RunForm):
         }
 
 
+SNAPSHOT_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+
+
+def import_dir() -> Path:
+    """The only directory the admin may ingest files from (uploads are saved into it too)."""
+    configured = settings.INGEST_IMPORT_DIR
+    return Path(configured) if configured else Path(settings.DATA_DIR) / "import"
+
+
 class SnapshotRunForm(RunForm):
+    """A file from the import directory, or an upload saved there; never another path."""
+
     source = Source.SNAPSHOT
-    path = forms.CharField(
-        help_text="A .jsonl or .jsonl.gz file on the server the worker runs on, in our format "
-        "or that of arXiv's metadata snapshot (arxiv-metadata-oai-snapshot.json)."
-    )
+    path = forms.ChoiceField(required=False, label="File in the import directory")
+    upload = forms.FileField(required=False, label="Or upload a file")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        root = import_dir()
+        names = sorted(
+            str(p.relative_to(root))
+            for p in (root.rglob("*") if root.is_dir() else [])
+            if p.is_file() and p.name.endswith(SNAPSHOT_SUFFIXES)
+        )
+        self.fields["path"].choices = [("", "---"), *((n, n) for n in names)]
+        self.fields["path"].help_text = (
+            f"Files in {root} (.jsonl or .jsonl.gz, in our format or that of arXiv's metadata "
+            "snapshot, arxiv-metadata-oai-snapshot.json)."
+        )
+
+    def to_parameters(self, data: dict) -> dict:
+        upload, name = data.get("upload"), data.get("path")
+        if bool(upload) == bool(name):
+            raise InvalidParameters("choose a file in the import directory or upload one")
+        root = import_dir().resolve()
+        if upload:
+            if not upload.name.endswith(SNAPSHOT_SUFFIXES):
+                raise InvalidParameters(f"uploads must end in {', '.join(SNAPSHOT_SUFFIXES)}")
+            target = root / "uploads" / f"{uuid.uuid4().hex[:8]}-{Path(upload.name).name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            return {"path": str(target)}
+        target = (root / name).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise InvalidParameters("choose a file in the import directory or upload one")
+        return {"path": str(target)}
 
 
 RUN_FORMS: dict[str, type[RunForm]] = {
@@ -277,7 +323,7 @@ class IngestionRunAdmin(admin.ModelAdmin):
         if source == Source.RSS:
             subscribed = FeedSubscription.objects.filter(enabled=True)
             initial["categories"] = " ".join(s.category for s in subscribed)
-        form = form_class(request.POST or None, initial=initial)
+        form = form_class(request.POST or None, request.FILES or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             with transaction.atomic():
                 run = start_run(source, form.parameters, user=request.user)

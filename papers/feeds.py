@@ -81,7 +81,7 @@ class SavedSearchFeed(PaperFeed):
             response = HttpResponse(
                 "Search is unavailable; try again shortly.\n", status=503, content_type="text/plain"
             )
-            response["Retry-After"] = "300"
+            response["Retry-After"] = str(settings.SEARCH_RETRY_AFTER)
             return response
 
     def get_object(self, request: HttpRequest, token: str) -> SavedSearch:

@@ -47,6 +47,24 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS behind a TLS-terminating proxy (docker-compose.yml sets these for the web service; the
+# embedded default serves plain http on 127.0.0.1 and leaves them off).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https": the proxy's header that says the request came over HTTPS.
+if _proxy_ssl_header := env.list("SECURE_PROXY_SSL_HEADER", default=[]):
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+
+# Mail (password reset): printed to the console by default; EMAIL_URL=smtp+tls://user:pass@host:587
+# (any URL django-environ reads) sends it.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cool Papers <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -64,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "papers.middleware.EdgeChecksMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +92,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Longer query strings are refused with a 414 (gunicorn.conf.py lets them through to say so in
+# each surface's error shape); the API's q promises 2,000 characters, percent-encoded well below.
+MAX_QUERY_STRING_BYTES = 32_768
 
 ROOT_URLCONF = "papers.urls"
 LOGIN_URL = "login"
@@ -102,7 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web processes read while the worker writes; IMMEDIATE avoids lock upgrades
     # failing half-way through a write transaction.
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # Sorts and groupings in memory: reads never need temporary files (nor a free disk).
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
@@ -154,6 +179,13 @@ SEARCH_BACKENDS = {
         "INDEX": env.str("ELASTICSEARCH_INDEX", default="papers"),
     },
 }
+# Seconds clients are asked to wait (Retry-After) when the search engine is unavailable.
+SEARCH_RETRY_AFTER = 30
+# A search request to Elasticsearch: seconds per attempt (connect and read) and retries. The
+# total, timeout x (1 + retries) = 10 s, stays well below gunicorn's 30 s worker timeout
+# (gunicorn.conf.py), so a hung cluster gets a 503 instead of a killed worker.
+SEARCH_ENGINE_TIMEOUT = env.float("SEARCH_ENGINE_TIMEOUT", default=5.0)
+SEARCH_ENGINE_RETRIES = env.int("SEARCH_ENGINE_RETRIES", default=1)
 SEARCH_MAX_PAGE_SIZE = 100
 SEARCH_MAX_RESULT_WINDOW = 10_000
 # How many BM25 candidates a reranker (hybrid search) may ask for.
@@ -163,10 +195,23 @@ SEARCH_INDEX_CHUNK_SIZE = 500
 # How often beat compares the index with the database and repairs drift.
 SEARCH_RECONCILE_EVERY_SECONDS = env.int("SEARCH_RECONCILE_EVERY_SECONDS", default=30 * 60)
 
+# --- Rate limits ---------------------------------------------------------------------------
+# Client identity: the socket address, or behind this many reverse proxies (each appending to
+# X-Forwarded-For) the address the outermost one saw. 0: X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Per client and fixed window, counted in the shared cache; "" disables one (bench/api_load.py).
+RATE_LIMITS = {
+    "api": env.str("API_ANON_RATE", default="120/min"),  # /api/v1 without a token, per address
+    "api_token": env.str("API_USER_RATE", default="600/min"),  # /api/v1 with a token, per user
+    "arxiv_query": env.str("ARXIV_QUERY_RATE", default="30/min"),  # /api/query, per address
+    "search": env.str("SEARCH_RATE", default="60/min"),  # searches on /search, per address
+    "signup": env.str("SIGNUP_RATE", default="10/h"),  # sign-up attempts, per address
+    "login": env.str("LOGIN_RATE", default="30/15min"),  # log-in attempts, per address
+    "login_user": env.str("LOGIN_USER_RATE", default="5/15min"),  # failed log-ins, per username
+    "password_reset": env.str("PASSWORD_RESET_RATE", default="5/h"),  # reset mails, per address
+}
+
 # --- JSON API -------------------------------------------------------------------------------
-# Rates like "60/min"; empty disables the limit (the load benchmark does).
-API_ANON_RATE = env.str("API_ANON_RATE", default="120/min") or None
-API_USER_RATE = env.str("API_USER_RATE", default="600/min") or None
 # Scripts on any origin may read; nothing cross-origin may write.
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
@@ -268,6 +313,9 @@ ARXIV_HTTP_MAX_ATTEMPTS = env.int("ARXIV_HTTP_MAX_ATTEMPTS", default=5)
 # A Retry-After longer than this is cut short; a backoff without one starts here and doubles.
 ARXIV_MAX_RETRY_AFTER = env.float("ARXIV_MAX_RETRY_AFTER", default=600.0)
 ARXIV_RETRY_BACKOFF = env.float("ARXIV_RETRY_BACKOFF", default=5.0)
+# The admin ingests snapshot files only from here (and saves uploads here); empty means
+# DATA_DIR/import. The command line (manage.py ingest snapshot PATH) reads any path given.
+INGEST_IMPORT_DIR = env.str("INGEST_IMPORT_DIR", default="")
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=1000)
 # A run keeps the first this many failed records (ids and reasons) on its row; the count per
 # reason and the total are exact.

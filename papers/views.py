@@ -2,11 +2,13 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
+from papers import ratelimit
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.entries import ENTRY_FIELDS, entries_context
 from papers.library.keywords import KeywordFilter
@@ -20,6 +22,15 @@ LIST_PAGE_LIMIT = 500
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     html = render_to_string("400.html", {"message": message}, request=request)
     return HttpResponseBadRequest(html)
+
+
+def too_many_requests(request: HttpRequest, verdict: ratelimit.Verdict, what: str) -> HttpResponse:
+    """The 429 page: what was refused and when to try again (also in Retry-After)."""
+    wait = verdict.retry_after
+    when = f"{wait} seconds" if wait < 120 else f"{-(-wait // 60)} minutes"
+    message = f"Too many {what}; try again in {when}."
+    html = render_to_string("429.html", {"message": message}, request=request)
+    return ratelimit.too_many_requests(verdict, html, "text/html; charset=utf-8")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -129,6 +140,11 @@ def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "papers/author.html", context)
 
 
+@ratelimit.limited(
+    "search",
+    lambda request, verdict: too_many_requests(request, verdict, "searches"),
+    when=lambda request: bool(request.GET.get("q", "").strip() or request.GET.get("cat")),
+)
 def search_page(request: HttpRequest) -> HttpResponse:
     """The search box: the query language, filters, sort, pages, highlighted snippets."""
     from search.backends.base import ResultWindowError, SearchUnavailable
@@ -167,7 +183,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return bad_request(request, str(exc))
     except SearchUnavailable:
         html = render_to_string("papers/search_unavailable.html", context, request=request)
-        return HttpResponse(html, status=503)
+        response = HttpResponse(html, status=503)
+        response["Retry-After"] = str(settings.SEARCH_RETRY_AFTER)
+        return response
     if result.arxiv_id and Paper.objects.filter(arxiv_id=result.arxiv_id).exists():
         return redirect("paper", arxiv_id=result.arxiv_id)
     listed = entries_context(request, [row.paper for row in result.rows])

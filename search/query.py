@@ -338,7 +338,8 @@ class SearchFilters:
     cross_lists: bool = True
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    # Only these papers (arXiv ids), when given: /api/query's id_list, hybrid candidates.
+    # Non-empty: only these papers (canonical arXiv ids, no version): /api/query's id_list,
+    # hybrid candidates.
     arxiv_ids: tuple[str, ...] = ()
 
     def merged_with(self, query: ParsedQuery) -> "SearchFilters":

@@ -87,6 +87,7 @@ def run_search(
     page_size: int = 25,
     suggest: bool = False,
     rerank: bool = True,
+    arxiv_ids: tuple[str, ...] = (),
 ) -> SearchPage:
     """The one search pipeline: a request (query, filters, sort, page) to one page of results.
 
@@ -97,6 +98,7 @@ def run_search(
     search.hybrid, or BM25 with all-words papers first) may add papers holding some of the words
     or close in meaning; the rest of the all-words papers follow in BM25 order.
 
+    `arxiv_ids` limits the search to those papers (canonical ids, no version).
     With `suggest`, the first page also carries a corrected query when a word looks misspelt.
 
     Raises BadSearchRequest, search.backends.base.ResultWindowError (past the window) and

@@ -85,3 +85,33 @@ def test_stateful_services_keep_data_in_named_volumes():
     ]:
         volume = next(v for v in SERVICES[name]["volumes"] if v.endswith(mount))
         assert volume.split(":")[0] in named
+
+
+def _compose_value(value: str) -> str:
+    """${NAME:-default} as compose resolves it with NAME unset."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+
+
+def test_the_web_service_passes_the_deploy_checks(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from django.core.management.utils import get_random_secret_key
+
+    env = {k: _compose_value(v) for k, v in SERVICES["web"]["environment"].items()}
+    assert env["SECURE_SSL_REDIRECT"] == "true" and int(env["SECURE_HSTS_SECONDS"]) > 0
+    env.update(
+        SECRET_KEY=get_random_secret_key(),  # a real one, as the deployment must set
+        ALLOWED_HOSTS="papers.example.org",
+        DATA_DIR=str(tmp_path),  # /data does not exist here
+    )
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**keep, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

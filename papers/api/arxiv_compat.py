@@ -2,8 +2,11 @@
 
 Existing arXiv clients (the `arxiv` PyPI package, scripts using export.arxiv.org/api/query)
 work with only the base URL changed. `search_query` (`ti:` `au:` `abs:` `cat:` `all:` with
-`AND` `OR` `ANDNOT`) is translated into our query language and runs on the configured search
-backend; `id_list` looks papers up directly. Parentheses are accepted; groups are flattened, with
+`AND` `OR` `ANDNOT`) is translated into our query language and runs through the search page's
+pipeline (search.service.run_search); `id_list` alone looks papers up directly, and with a
+`search_query` it keeps the search to those papers, as arXiv does. Like arXiv's, one call
+returns at most MAX_RESULTS entries; a search reaches its first SEARCH_MAX_RESULT_WINDOW
+results. Parentheses are accepted; groups are flattened, with
 `OR` binding its neighbours, which covers the queries clients send in practice.
 """
 
@@ -15,10 +18,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from lxml import etree
 
+from papers import ratelimit
 from papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papers.models import Paper
-from search.backends.base import SearchUnavailable, Sort, get_search_backend
-from search.query import parse_query
+from search.backends.base import ResultWindowError, SearchUnavailable, Sort
+from search.service import BadSearchRequest, run_search
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
@@ -27,6 +31,8 @@ NSMAP = {None: ATOM, "arxiv": ARXIV, "opensearch": OPENSEARCH}
 MAX_RESULTS = 2000
 _TOKEN = re.compile(r'\(|\)|[\w.\-]+:"[^"]*"|"[^"]*"|[^\s()"]+')
 _FIELDS = {"ti": "ti", "au": "au", "abs": "abs", "cat": "cat"}
+# Characters XML 1.0 cannot carry (tab, newline and return can): refused in any parameter.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class QueryError(ValueError):
@@ -77,15 +83,33 @@ def _int(request: HttpRequest, name: str, default: int) -> int:
     return value
 
 
+def _check_text(request: HttpRequest) -> None:
+    for name, value in request.GET.lists():
+        if _CONTROL.search(name) or any(_CONTROL.search(v) for v in value):
+            raise QueryError(f"{_CONTROL.sub('?', name)} contains control characters")
+
+
+def _throttled(request: HttpRequest, verdict: ratelimit.Verdict) -> HttpResponse:
+    message = f"too many requests; retry in {verdict.retry_after} seconds"
+    response = _atom(_error_feed(request, message), status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+@ratelimit.limited("arxiv_query", _throttled)
 def query(request: HttpRequest) -> HttpResponse:
     try:
+        _check_text(request)
         start = _int(request, "start", 0)
+        # Like arXiv: at most MAX_RESULTS per call, however many are asked for.
         max_results = min(_int(request, "max_results", 10), MAX_RESULTS)
         total, papers = _run(request, start, max_results)
     except QueryError as exc:
         return _atom(_error_feed(request, str(exc)), status=400)
     except SearchUnavailable:
-        return _atom(_error_feed(request, "search is unavailable; try again shortly"), 503)
+        response = _atom(_error_feed(request, "search is unavailable; try again shortly"), 503)
+        response["Retry-After"] = str(settings.SEARCH_RETRY_AFTER)
+        return response
     return _atom(_feed(request, papers, total, start, max_results))
 
 
@@ -98,6 +122,8 @@ def _run(request: HttpRequest, start: int, max_results: int) -> tuple[int, list[
         raise QueryError(f"unknown sortBy {sort_by!r}")
     if sort_order not in ("ascending", "descending"):
         raise QueryError(f"unknown sortOrder {sort_order!r}")
+    if len(id_list) > MAX_RESULTS:
+        raise QueryError(f"id_list may name at most {MAX_RESULTS} papers")
     ids = []
     for raw in id_list:
         try:
@@ -109,20 +135,34 @@ def _run(request: HttpRequest, start: int, max_results: int) -> tuple[int, list[
     sort = Sort.RELEVANCE if sort_by == "relevance" else Sort.NEWEST
     if sort is Sort.NEWEST and sort_order == "ascending":
         raise QueryError("date sorts are available newest first only (sortOrder=descending)")
-    results = get_search_backend().search(
-        parse_query(translate_search_query(search_query)), None, sort
+    # Both given: the listed papers that match the query, as arXiv answers.
+    return _search(
+        translate_search_query(search_query), tuple(dict.fromkeys(ids)), sort, start, max_results
     )
-    if ids:  # both given: the listed papers that match the query
-        matching = {h.arxiv_id for h in results[: settings.SEARCH_MAX_RESULT_WINDOW]}
-        return _papers_by_ids([i for i in ids if i in matching], start, max_results)
+
+
+def _search(
+    text: str, ids: tuple[str, ...], sort: Sort, start: int, max_results: int
+) -> tuple[int, list[Paper]]:
+    """Results start .. start + max_results of the search, a page of the search page at a time."""
+    size = settings.SEARCH_MAX_PAGE_SIZE
     window = settings.SEARCH_MAX_RESULT_WINDOW
-    total = min(results.count(), window)
-    hits = []
-    for chunk_start in range(start, min(start + max_results, total), settings.SEARCH_MAX_PAGE_SIZE):
-        chunk_stop = min(chunk_start + settings.SEARCH_MAX_PAGE_SIZE, start + max_results, total)
-        hits += results[chunk_start:chunk_stop]
-    found = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
-    return total, [found[h.arxiv_id] for h in hits if h.arxiv_id in found]
+    stop = min(start + max_results, window)
+    papers: list[Paper] = []
+    total = 0
+    page = start // size + 1
+    try:
+        while (page - 1) * size < stop:
+            result = run_search(text, sort=sort, page=page, page_size=size, arxiv_ids=ids)
+            total = result.total
+            papers += [row.paper for row in result.rows]
+            if page * size >= min(total, window):
+                break
+            page += 1
+    except (BadSearchRequest, ResultWindowError) as exc:
+        raise QueryError(str(exc)) from exc
+    skip = start - (start // size) * size
+    return min(total, window), papers[skip : skip + max(0, stop - start)]
 
 
 def _papers_by_ids(ids: list[str], start: int, max_results: int) -> tuple[int, list[Paper]]:
@@ -132,9 +172,10 @@ def _papers_by_ids(ids: list[str], start: int, max_results: int) -> tuple[int, l
 
 
 def _sub(parent, tag: str, text: str | None = None, **attrs) -> etree._Element:
-    element = etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
+    attributes = {k: _CONTROL.sub("?", v) for k, v in attrs.items() if v is not None}
+    element = etree.SubElement(parent, tag, attributes)
     if text is not None:
-        element.text = text
+        element.text = _CONTROL.sub("?", text)
     return element
 
 
@@ -230,6 +271,10 @@ def _error_feed(request: HttpRequest, message: str) -> etree._Element:
     _sub(entry, f"{{{ATOM}}}updated", _stamp(None))
     _sub(_sub(entry, f"{{{ATOM}}}author"), f"{{{ATOM}}}name", "arXiv api core")
     return feed
+
+
+def error_feed_response(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return _atom(_error_feed(request, message), status=status)
 
 
 def _atom(feed: etree._Element, status: int = 200) -> HttpResponse:

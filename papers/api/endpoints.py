@@ -3,13 +3,13 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.security import HttpBearer
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import BaseThrottle
 
+from papers import ratelimit
 from papers.api.errors import ApiError, install_error_handlers
 from papers.api.schemas import (
     Because,
@@ -41,28 +41,40 @@ class TokenAuth(HttpBearer):
         return ApiToken.user_for(token)
 
 
-class _SettingsRate:
-    """Read the rate from settings on every request, so changing the setting takes effect."""
+class _Throttle(BaseThrottle):
+    """RATE_LIMITS[scope] per client, counted in the shared cache (see papers.ratelimit)."""
 
-    setting: str
+    scope: str
 
     def __init__(self) -> None:
-        super().__init__(rate="1/s")
+        self._wait: float | None = None
+
+    def ident(self, request: HttpRequest) -> str | None:
+        raise NotImplementedError
 
     def allow_request(self, request: HttpRequest) -> bool:
-        self.rate = getattr(settings, self.setting)
-        if not self.rate:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
+        ident = self.ident(request)
+        verdict = ratelimit.check(self.scope, request, ident) if ident else None
+        self._wait = verdict.retry_after if verdict else None
+        return verdict is None or verdict.allowed
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
-class AnonThrottle(_SettingsRate, AnonRateThrottle):
-    setting = "API_ANON_RATE"
+class AnonThrottle(_Throttle):
+    scope = "api"
+
+    def ident(self, request: HttpRequest) -> str | None:
+        return None if getattr(request, "auth", None) else ratelimit.client_ip(request)
 
 
-class TokenThrottle(_SettingsRate, AuthRateThrottle):
-    setting = "API_USER_RATE"
+class TokenThrottle(_Throttle):
+    scope = "api_token"
+
+    def ident(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "auth", None)
+        return f"user:{user.pk}" if user else None
 
 
 api = NinjaAPI(
@@ -106,7 +118,7 @@ def get_paper(arxiv_id: str) -> Paper:
 
 
 class SearchParams(Schema):
-    q: str = Field("", max_length=10_000, description="The query language of the search page.")
+    q: str = Field("", max_length=2_000, description="The query language of the search page.")
     categories: str = Field("", description="Comma-separated category codes, e.g. cs.CL,cs.LG")
     cross_lists: bool = Field(True, description="False: only papers whose primary category matches")
     date_from: IsoDate | None = None

@@ -1,5 +1,6 @@
 """Every error becomes {status, code, message}, whatever raised it."""
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -39,7 +40,10 @@ def _describe(errors: list[dict]) -> str:
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
     def api_error(request, exc: ApiError):
-        return error_response(api, request, exc.status, exc.message, exc.code)
+        response = error_response(api, request, exc.status, exc.message, exc.code)
+        if exc.status == 503:
+            response["Retry-After"] = str(settings.SEARCH_RETRY_AFTER)
+        return response
 
     @api.exception_handler(ValidationError)
     def invalid(request, exc: ValidationError):

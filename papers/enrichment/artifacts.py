@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +23,9 @@ from ml.versioning import ArtifactError, ArtifactMissing
 
 log = logging.getLogger(__name__)
 _KEEP = 2  # the current set and the one before it
+# A set that failed to load is tried again after this many seconds (files may be repaired in
+# place), and its error is logged once per try rather than on every request.
+RETRY_FAILED_SECONDS = 30.0
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
@@ -63,8 +67,16 @@ def load_current() -> ArtifactSet:
     key = f"{models_dir()}:{name}:{stat.st_mtime_ns}"
     with _lock:
         if _cache.get("key") != key:
-            _cache["artifacts"] = ArtifactSet.load(models_dir() / name)
-            _cache["key"] = key
+            failed = _cache.get("failed")
+            if failed and failed[0] == key and time.monotonic() - failed[1] < RETRY_FAILED_SECONDS:
+                raise failed[2]
+            try:
+                artifacts = ArtifactSet.load(models_dir() / name)
+            except ArtifactError as exc:
+                log.error("model artifacts unusable: %s", exc)
+                _cache["failed"] = (key, time.monotonic(), exc)
+                raise
+            _cache.update(artifacts=artifacts, key=key, failed=None)
         return _cache["artifacts"]  # type: ignore[return-value]
 
 
@@ -74,6 +86,5 @@ def current_artifacts() -> ArtifactSet | None:
         return load_current()
     except ArtifactMissing:
         return None
-    except ArtifactError as exc:
-        log.warning("model artifacts unusable: %s", exc)
+    except ArtifactError:  # logged by load_current; search falls back to BM25
         return None

@@ -4,6 +4,8 @@ from papers.library import views
 
 urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     re_path(
         r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/mark/(?P<kind>\w+)$",

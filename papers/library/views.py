@@ -5,21 +5,24 @@ import json
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from papers import ratelimit
 from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.bibtex import paper_bibtex
 from papers.entries import entries_context
 from papers.library.keywords import KeywordFilter, parse_keyword_list
 from papers.library.models import ApiToken, Mark, SavedSearch
 from papers.models import Paper
-from papers.views import bad_request
+from papers.views import bad_request, too_many_requests
 
 
 def _back(request: HttpRequest, default: str = "/") -> str:
@@ -29,6 +32,11 @@ def _back(request: HttpRequest, default: str = "/") -> str:
     return default
 
 
+@ratelimit.limited(
+    "signup",
+    lambda request, verdict: too_many_requests(request, verdict, "sign-ups"),
+    when=lambda request: request.method == "POST",
+)
 def signup(request: HttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -36,6 +44,30 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user)
         return redirect(_back(request))
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, with attempts limited per address and failures per username."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = request.POST.get("username", "").strip().lower()[:150]
+        per_user = ratelimit.configured_rate("login_user")
+        for scope, ident in (("login", None), ("login_user", f"name:{username}")):
+            verdict = ratelimit.check(scope, request, ident)
+            if verdict is not None and not verdict.allowed:
+                return too_many_requests(request, verdict, "log-in attempts")
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated and per_user is not None:
+            ratelimit.reset("login_user", f"name:{username}", per_user)
+        return response
+
+
+# Each request sends a mail: limited per address like sign-ups.
+password_reset = ratelimit.limited(
+    "password_reset",
+    lambda request, verdict: too_many_requests(request, verdict, "password reset requests"),
+    when=lambda request: request.method == "POST",
+)(auth_views.PasswordResetView.as_view())
 
 
 @require_POST
@@ -46,7 +78,7 @@ def toggle_mark(request: HttpRequest, arxiv_id: str, kind: str) -> HttpResponse:
     if not request.user.is_authenticated:
         if request.headers.get("accept") == "application/json":
             return JsonResponse({"error": "sign in to keep papers"}, status=401)
-        return redirect(f"/accounts/login/?next={_back(request)}")
+        return redirect_to_login(_back(request))
     try:
         paper = get_object_or_404(Paper, arxiv_id=normalize_arxiv_id(arxiv_id))
     except InvalidArxivId:

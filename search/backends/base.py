@@ -33,6 +33,11 @@ class SearchUnavailable(SearchError):
     """The search engine cannot be reached; callers answer 503 / "search is unavailable"."""
 
 
+class IndexUnusable(SearchUnavailable):
+    """The index on disk is missing, broken or of another version; the message names the
+    command that rebuilds it. Searches answer 503 until it is rebuilt or its files are back."""
+
+
 class IndexBusy(SearchError):
     """Another process holds the index writer; the write is retried later."""
 

@@ -131,13 +131,20 @@ class ElasticsearchBackend(SearchBackend):
 
     @cached_property
     def client(self) -> Elasticsearch:
+        """For searches: attempts and timeouts within the web worker's budget, so a hung
+        cluster becomes SearchUnavailable (a 503) before gunicorn kills the worker."""
         options = {
-            "request_timeout": 10,
-            "max_retries": 3,
+            "request_timeout": settings.SEARCH_ENGINE_TIMEOUT,
+            "max_retries": settings.SEARCH_ENGINE_RETRIES,
             "retry_on_timeout": True,
             **self.params.get("OPTIONS", {}),
         }
         return Elasticsearch(self.params.get("URLS", ["http://127.0.0.1:9200"]), **options)
+
+    @cached_property
+    def writer(self) -> Elasticsearch:
+        """For indexing (workers and commands, no request waiting): longer and more patient."""
+        return self.client.options(request_timeout=60, max_retries=3, retry_on_timeout=True)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -158,18 +165,18 @@ class ElasticsearchBackend(SearchBackend):
     def _new_index(self) -> str:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dt%H%M%S")
         name = f"{self.index_alias}-{stamp}-{uuid.uuid4().hex[:8]}"
-        self.client.indices.create(index=name, **index_body())
+        self.writer.indices.create(index=name, **index_body())
         return name
 
     def _ensure_index(self) -> None:
-        if not self.client.indices.exists(index=self.index_alias):
+        if not self.writer.indices.exists(index=self.index_alias):
             name = self._new_index()
-            self.client.indices.put_alias(index=name, name=self.index_alias)
+            self.writer.indices.put_alias(index=name, name=self.index_alias)
         elif not self._mapping_current:
             # An index made before a field was added (the mapping is strict): adding fields to a
             # mapping is allowed; documents indexed before lack them until reconciled.
             added = {name: index_body()["mappings"]["properties"][name] for name in ADDED_FIELDS}
-            self.client.indices.put_mapping(index=self.index_alias, properties=added)
+            self.writer.indices.put_mapping(index=self.index_alias, properties=added)
         self._mapping_current = True
 
     def _bulk(self, index: str, documents: Iterable[PaperDocument]) -> int:
@@ -178,7 +185,7 @@ class ElasticsearchBackend(SearchBackend):
             for doc in documents
         )
         written = 0
-        for ok, _ in streaming_bulk(self.client, actions, chunk_size=self.chunk_size):
+        for ok, _ in streaming_bulk(self.writer, actions, chunk_size=self.chunk_size):
             written += ok
         return written
 
@@ -189,7 +196,7 @@ class ElasticsearchBackend(SearchBackend):
         with self._errors():
             self._ensure_index()
             written = self._bulk(self.index_alias, documents)
-            self.client.indices.refresh(index=self.index_alias)
+            self.writer.indices.refresh(index=self.index_alias)
         return written
 
     def delete(self, arxiv_ids: Iterable[str]) -> None:
@@ -197,19 +204,19 @@ class ElasticsearchBackend(SearchBackend):
         if not ids:
             return
         with self._errors():
-            if not self.client.indices.exists(index=self.index_alias):
+            if not self.writer.indices.exists(index=self.index_alias):
                 return
             actions = ({"_op_type": "delete", "_index": self.index_alias, "_id": i} for i in ids)
             for ok, item in streaming_bulk(
-                self.client, actions, chunk_size=self.chunk_size, raise_on_error=False
+                self.writer, actions, chunk_size=self.chunk_size, raise_on_error=False
             ):
                 if not ok and item.get("delete", {}).get("status") != 404:
                     raise SearchError(f"Elasticsearch could not delete: {item}")
-            self.client.indices.refresh(index=self.index_alias)
+            self.writer.indices.refresh(index=self.index_alias)
 
     def _live_indices(self) -> list[str]:
         try:
-            return list(self.client.indices.get_alias(name=self.index_alias))
+            return list(self.writer.indices.get_alias(name=self.index_alias))
         except NotFoundError:
             return []
 
@@ -218,21 +225,21 @@ class ElasticsearchBackend(SearchBackend):
             new = self._new_index()
             try:
                 written = self._bulk(new, documents)
-                self.client.indices.refresh(index=new)
+                self.writer.indices.refresh(index=new)
             except BaseException:
-                self.client.indices.delete(index=new, ignore_unavailable=True)
+                self.writer.indices.delete(index=new, ignore_unavailable=True)
                 raise
             old = self._live_indices()
             actions: list[dict[str, Any]] = [
                 {"remove": {"index": name, "alias": self.index_alias}} for name in old
             ]
-            if not old and self.client.indices.exists(index=self.index_alias):
+            if not old and self.writer.indices.exists(index=self.index_alias):
                 # A concrete index squatting on the alias name (made outside this backend).
                 actions.append({"remove_index": {"index": self.index_alias}})
             actions.append({"add": {"index": new, "alias": self.index_alias}})
-            self.client.indices.update_aliases(actions=actions)
+            self.writer.indices.update_aliases(actions=actions)
             for name in old:
-                self.client.indices.delete(index=name, ignore_unavailable=True)
+                self.writer.indices.delete(index=name, ignore_unavailable=True)
         return written
 
     def markers(self, arxiv_ids: list[str] | None = None) -> Iterator[tuple[str, int]]:
@@ -261,8 +268,8 @@ class ElasticsearchBackend(SearchBackend):
     def clear(self) -> None:
         with self._errors():
             for name in self._live_indices():
-                self.client.indices.delete(index=name, ignore_unavailable=True)
-            self.client.indices.delete(index=self.index_alias, ignore_unavailable=True)
+                self.writer.indices.delete(index=name, ignore_unavailable=True)
+            self.writer.indices.delete(index=self.index_alias, ignore_unavailable=True)
 
     # --- Reading ---------------------------------------------------------------------------
 

@@ -86,6 +86,8 @@ def compile_filters(filters: SearchFilters) -> list[Json]:
     if filters.categories:
         name = "categories" if filters.cross_lists else "primary_category"
         out.append({"terms": {name: list(filters.categories)}})
+    if filters.arxiv_ids:
+        out.append({"terms": {"arxiv_id": list(filters.arxiv_ids)}})
     if filters.date_from or filters.date_to:
         bounds = {}
         if filters.date_from:

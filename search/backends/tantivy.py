@@ -9,6 +9,7 @@ a new generation and swaps CURRENT with an atomic rename; readers switch on thei
 
 import datetime as dt
 import fcntl
+import logging
 import os
 import shutil
 import threading
@@ -34,6 +35,7 @@ from search.backends.base import (
     FetchedPage,
     IndexBusy,
     IndexOutdated,
+    IndexUnusable,
     SearchBackend,
     SearchHit,
     SearchRequest,
@@ -46,6 +48,9 @@ from search.fields import AUTHORS
 from search.highlight import Highlighter
 from search.query import archive_of
 from search.spelling import MAX_EDITS, CloseWords, WordCounts
+
+log = logging.getLogger(__name__)
+REPAIR = "run `python manage.py rebuild_index`"
 
 # Bump when the schema or analyzers change: an index of another version must be rebuilt.
 # 2: the `changed` marker (reconciliation).
@@ -314,25 +319,57 @@ class TantivyBackend(SearchBackend):
     # --- Reading ---------------------------------------------------------------------------
 
     def searcher(self) -> "tantivy.Searcher | None":
-        """A searcher on the latest commit of the live generation (None before any indexing)."""
+        """A searcher on the latest commit of the live generation (None before any indexing).
+
+        A live generation that is missing or cannot be read raises IndexUnusable (logged, with
+        the repair command); the broken reader is dropped, so the next query opens the index
+        afresh and works again as soon as the files are good.
+        """
         directory = self.directory
-        generation = directory.current()
+        try:
+            generation = directory.current()
+        except IndexUnusable:
+            raise
+        except SearchError as exc:
+            raise self._unusable(directory, str(exc)) from exc
         if generation is None:
+            if Paper.objects.exists():  # papers but no index: it was deleted, not never built
+                raise self._unusable(directory, "no index, though the database has papers")
             return None
         meta = generation / "meta.json"
         with _readers_lock:
-            reader = _readers.get(directory.root)
-            if reader is None or reader.generation != generation.name:
-                index = _register_analyzers(Index.open(str(generation)))
-                index.config_reader("manual")
-                reader = _Reader(generation.name, index, _stamp(meta))
-                _readers[directory.root] = reader
-            else:
-                stamp = _stamp(meta)
-                if stamp != reader.meta_stamp:
-                    reader.index.reload()
-                    reader.meta_stamp = stamp
-        return reader.index.searcher()
+            try:
+                reader = _readers.get(directory.root)
+                if reader is None or reader.generation != generation.name:
+                    index = _register_analyzers(Index.open(str(generation)))
+                    index.config_reader("manual")
+                    reader = _Reader(generation.name, index, _stamp(meta))
+                    _readers[directory.root] = reader
+                else:
+                    stamp = _stamp(meta)
+                    if stamp != reader.meta_stamp:
+                        reader.index.reload()
+                        reader.meta_stamp = stamp
+                return reader.index.searcher()
+            except (OSError, ValueError, RuntimeError) as exc:
+                _readers.pop(directory.root, None)
+                raise self._unusable(directory, f"cannot open {generation}: {exc}") from exc
+
+    @staticmethod
+    def _unusable(directory: IndexDirectory, reason: str) -> IndexUnusable:
+        message = f"The search index in {directory.root} is unusable ({reason}); {REPAIR}."
+        log.error(message)
+        return IndexUnusable(message)
+
+    @contextmanager
+    def _reading(self):
+        """Errors from reading index files (a segment cut short or deleted) as IndexUnusable."""
+        try:
+            yield
+        except (OSError, ValueError, RuntimeError) as exc:
+            with _readers_lock:
+                _readers.pop(self.directory.root, None)
+            raise self._unusable(self.directory, f"reading failed: {exc}") from exc
 
     def _query(
         self, request: SearchRequest, bonus: float | None = None, rank_only: bool = False
@@ -346,41 +383,50 @@ class TantivyBackend(SearchBackend):
         )
 
     def _fetch(self, request: SearchRequest, offset: int, limit: int) -> FetchedPage:
+        tiered = _tiered(request)
+        query = self._query(request, ALL_TERMS_BONUS if tiered else None)
         searcher = self.searcher()
         if searcher is None:
             return FetchedPage(0, [])
-        query = self._query(request, ALL_TERMS_BONUS if _tiered(request) else None)
-        if request.sort == Sort.NEWEST:
-            result = searcher.search(
-                query, limit, count=True, offset=offset, order_by_field="recency", order=Order.Desc
-            )
-        else:
-            result = searcher.search(query, limit, count=True, offset=offset)
         highlighter = Highlighter(request.query)
-        tiered = _tiered(request)
         hits = []
-        for score, address in result.hits:
-            stored = searcher.doc(address)
-            bm25, all_terms = unbonused(score) if tiered else (score, True)
-            hits.append(
-                SearchHit(
-                    stored.get_first("arxiv_id"),
-                    bm25 if request.sort == Sort.RELEVANCE else None,
-                    stored.get_first("title") or "",
-                    stored.get_first("abstract") or "",
-                    highlighter,
-                    all_terms,
+        with self._reading():
+            if request.sort == Sort.NEWEST:
+                result = searcher.search(
+                    query,
+                    limit,
+                    count=True,
+                    offset=offset,
+                    order_by_field="recency",
+                    order=Order.Desc,
                 )
-            )
+            else:
+                result = searcher.search(query, limit, count=True, offset=offset)
+            for score, address in result.hits:
+                stored = searcher.doc(address)
+                bm25, all_terms = unbonused(score) if tiered else (score, True)
+                hits.append(
+                    SearchHit(
+                        stored.get_first("arxiv_id"),
+                        bm25 if request.sort == Sort.RELEVANCE else None,
+                        stored.get_first("title") or "",
+                        stored.get_first("abstract") or "",
+                        highlighter,
+                        all_terms,
+                    )
+                )
         return FetchedPage(result.count or 0, hits)
 
     def _count(self, request: SearchRequest) -> int:
+        query = self._query(request)
         searcher = self.searcher()
         if searcher is None:
             return 0
-        return searcher.search(self._query(request), 1, count=True).count or 0
+        with self._reading():
+            return searcher.search(query, 1, count=True).count or 0
 
     def _facets(self, request: SearchRequest) -> Facets:
+        query = self._query(request)
         searcher = self.searcher()
         if searcher is None:
             return Facets()
@@ -388,44 +434,48 @@ class TantivyBackend(SearchBackend):
             "categories": {"terms": {"field": "categories", "size": FACET_SIZE}},
             "years": {"terms": {"field": "year", "size": FACET_SIZE}},
         }
-        result = searcher.aggregate(self._query(request), aggregations)
+        with self._reading():
+            result = searcher.aggregate(query, aggregations)
         return Facets(
             categories={b["key"]: b["doc_count"] for b in result["categories"]["buckets"]},
             years={int(b["key"]): b["doc_count"] for b in result["years"]["buckets"]},
         )
 
     def _candidates(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        query = self._query(request)
         searcher = self.searcher()
         if searcher is None:
             return []
-        result = searcher.search(self._query(request), limit, count=False)
-        return [
-            Candidate(searcher.doc(address).get_first("arxiv_id"), score)
-            for score, address in result.hits
-        ]
+        with self._reading():
+            result = searcher.search(query, limit, count=False)
+            return [
+                Candidate(searcher.doc(address).get_first("arxiv_id"), score)
+                for score, address in result.hits
+            ]
 
     def _score_papers(self, request: SearchRequest, limit: int) -> list[Candidate]:
+        query = self._query(request, ALL_TERMS_BONUS, rank_only=True)
         searcher = self.searcher()
         if searcher is None:
             return []
-        query = self._query(request, ALL_TERMS_BONUS, rank_only=True)
-        result = searcher.search(query, limit, count=False)
-        out = []
-        for score, address in result.hits:
-            bm25, all_terms = unbonused(score)
-            out.append(Candidate(searcher.doc(address).get_first("arxiv_id"), bm25, all_terms))
-        return out
+        with self._reading():
+            result = searcher.search(query, limit, count=False)
+            return [
+                Candidate(searcher.doc(address).get_first("arxiv_id"), *unbonused(score))
+                for score, address in result.hits
+            ]
 
     def _word_counts(self, words: list[str]) -> WordCounts:
         searcher = self.searcher()
         if searcher is None:
             return WordCounts(0, {})
-        counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
-        names = {
-            word
-            for word in words
-            if any(searcher.doc_freq(AUTHORS, t) for t in analyzer(NAMES).analyze(word))
-        }
+        with self._reading():
+            counts = {word: searcher.doc_freq(VOCABULARY_FIELD, word) for word in words}
+            names = {
+                word
+                for word in words
+                if any(searcher.doc_freq(AUTHORS, t) for t in analyzer(NAMES).analyze(word))
+            }
         return WordCounts(searcher.num_docs, counts, frozenset(names))
 
     def _close_words(self, words: list[str]) -> CloseWords:
@@ -435,7 +485,8 @@ class TantivyBackend(SearchBackend):
         out: CloseWords = {}
         for word in words:
             # The term dictionary is sorted: one prefix walk reads the words starting alike.
-            terms = dict(searcher.terms_with_prefix(VOCABULARY_FIELD, word[0]))
+            with self._reading():
+                terms = dict(searcher.terms_with_prefix(VOCABULARY_FIELD, word[0]))
             near = process.extract(
                 word, list(terms), scorer=OSA.distance, score_cutoff=MAX_EDITS, limit=None
             )

@@ -88,6 +88,9 @@ class TantivyQueryCompiler:
             name = "categories" if filters.cross_lists else "primary_category"
             codes = list(filters.categories)
             out.append(_unscored(Query.term_set_query(self.schema, name, codes)))
+        if filters.arxiv_ids:
+            ids = list(filters.arxiv_ids)
+            out.append(_unscored(Query.term_set_query(self.schema, "arxiv_id", ids)))
         if filters.date_from or filters.date_to:
             out.append(
                 _unscored(

@@ -140,7 +140,7 @@ def test_anonymous_clients_are_throttled_with_retry_after(client, papers, settin
     from django.core.cache import cache
 
     cache.clear()
-    settings.API_ANON_RATE = "2/min"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api": "2/min"}
     for _ in range(2):
         assert client.get("/api/v1/categories").status_code == 200
     response = client.get("/api/v1/categories")

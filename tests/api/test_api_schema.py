@@ -20,7 +20,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_applica
 
 @pytest.fixture
 def token(db, settings):
-    settings.API_ANON_RATE = settings.API_USER_RATE = None
+    settings.RATE_LIMITS = {}
     upsert_records(
         [
             record(

@@ -119,3 +119,63 @@ def test_totals_and_paging_are_in_opensearch_elements(client, indexed):
     assert feed.findtext("o:totalResults", namespaces=ns) == "2"
     assert feed.findtext("o:startIndex", namespaces=ns) == "1"
     assert len(feed.findall("a:entry", ns)) == 1
+
+
+NS = {"a": "http://www.w3.org/2005/Atom", "o": "http://a9.com/-/spec/opensearch/1.1/"}
+
+
+def _entry_ids(response) -> list[str]:
+    feed = etree.fromstring(response.content)
+    return [
+        e.findtext("a:id", namespaces=NS).rsplit("/abs/", 1)[1] for e in feed.findall("a:entry", NS)
+    ]
+
+
+@pytest.mark.django_db
+def test_search_query_with_id_list_keeps_the_listed_papers_that_match(client, indexed):
+    params = {"search_query": "all:codes", "id_list": "2605.00602,hep-th/9901001"}
+    response = client.get("/api/query", params)
+    assert response.status_code == 200
+    assert _entry_ids(response) == ["2605.00602v1"]
+    feed = etree.fromstring(response.content)
+    assert feed.findtext("o:totalResults", namespaces=NS) == "1"
+    # Many results asked for, both given: still one page of the normal search.
+    both = client.get("/api/query", {**params, "max_results": 2000, "start": 0})
+    assert both.status_code == 200 and _entry_ids(both) == ["2605.00602v1"]
+
+
+@pytest.mark.django_db
+def test_paging_a_search_reaches_across_search_pages(client, indexed, settings):
+    settings.SEARCH_MAX_PAGE_SIZE = 1  # so two results need two pages of the search pipeline
+    response = client.get("/api/query", {"search_query": "cat:cs.IT", "max_results": 5})
+    assert sorted(_entry_ids(response)) == ["2605.00601v2", "2605.00602v1"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"id_list": "2605.00602\x01"},
+        {"id_list": "\x00"},
+        {"search_query": "all:co\x1bdes"},
+        {"search_query": "all:codes", "sortBy": "relevance\x7f"},
+        {"search_query\x02": "x"},
+    ],
+)
+def test_control_characters_in_any_parameter_get_a_400_error_feed(client, indexed, params):
+    response = client.get("/api/query", params)
+    assert response.status_code == 400
+    feed = etree.fromstring(response.content)  # well-formed XML, nothing echoed raw
+    assert feed.findtext("a:entry/a:title", namespaces=NS) == "Error"
+
+
+@pytest.mark.django_db
+def test_max_results_is_capped_at_arxivs_2000_per_call(client, indexed):
+    from papers.api.arxiv_compat import MAX_RESULTS
+
+    response = client.get("/api/query", {"search_query": "all:codes", "max_results": 10**9})
+    feed = etree.fromstring(response.content)
+    assert MAX_RESULTS == 2000
+    assert feed.findtext("o:itemsPerPage", namespaces=NS) == "2000"
+    too_many = ",".join(f"2605.{n:05d}" for n in range(2001))
+    assert client.get("/api/query", {"id_list": too_many}).status_code == 400

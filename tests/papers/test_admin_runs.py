@@ -1,5 +1,8 @@
+import shutil
+
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from papers.ingest.runs import execute_run, start_run
@@ -45,12 +48,23 @@ def test_staff_without_the_permission_are_refused(client):
     assert not IngestionRun.objects.exists()
 
 
-def test_staff_start_a_run_that_a_worker_carries_out(client, django_capture_on_commit_callbacks):
+@pytest.fixture
+def imports(data_dir):
+    """The import directory with the 20-paper snapshot in it."""
+    root = data_dir / "import"
+    root.mkdir()
+    shutil.copy(SNAPSHOT, root / "papers-20.jsonl")
+    return root
+
+
+def test_staff_start_a_run_that_a_worker_carries_out(
+    client, imports, django_capture_on_commit_callbacks
+):
     user = _user(client, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="add_ingestionrun"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(START, {"path": SNAPSHOT})
+        response = client.post(START, {"path": "papers-20.jsonl"})
 
     run = IngestionRun.objects.get()
     assert response.status_code == 302
@@ -131,3 +145,46 @@ def test_the_collection_pages_list_and_search_papers(admin_client):
     assert (
         admin_client.get(reverse("admin:papers_paper_change", args=[paper.pk])).status_code == 200
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "/no/such/file.jsonl", "-", "../secret_key", SNAPSHOT, "papers-20.jsonl/.."],
+)
+def test_the_admin_reads_no_file_outside_the_import_directory(admin_client, imports, path):
+    response = admin_client.post(START, {"path": path})
+    assert response.status_code == 200
+    # The same answer whether the path exists or not: no oracle.
+    assert b"Select a valid choice" in response.content
+    assert not IngestionRun.objects.exists()
+
+
+def test_a_symlink_out_of_the_import_directory_is_refused(admin_client, imports):
+    (imports / "escape.jsonl").symlink_to(SNAPSHOT)
+    response = admin_client.post(START, {"path": "escape.jsonl"})
+    assert b"choose a file in the import directory" in response.content
+    assert not IngestionRun.objects.exists()
+
+
+def test_the_form_lists_the_import_directory(admin_client, imports):
+    page = admin_client.get(START)
+    assert b'value="papers-20.jsonl"' in page.content
+
+
+def test_an_uploaded_snapshot_is_saved_in_the_import_directory_and_ingested(
+    admin_client, imports, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile("mine.jsonl", open(SNAPSHOT, "rb").read())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(START, {"upload": upload})
+    assert response.status_code == 302
+    run = IngestionRun.objects.get()
+    assert run.status == "succeeded" and run.new_count == 20
+    assert run.parameters["path"].startswith(str(imports.resolve() / "uploads"))
+
+
+def test_uploads_must_look_like_snapshots(admin_client, imports):
+    upload = SimpleUploadedFile("passwd", b"root:x:0:0")
+    response = admin_client.post(START, {"upload": upload})
+    assert b"uploads must end in" in response.content
+    assert not IngestionRun.objects.exists()
