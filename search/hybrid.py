@@ -86,7 +86,9 @@ class QueryVectors:
         with self._lock:
             self._ready.add(artifacts.version)
             self._loading.pop(artifacts.version, None)
-        log.info("query encoder of %s ready in %.1f s", artifacts.version, time.perf_counter() - started)
+        log.info(
+            "query encoder of %s ready in %.1f s", artifacts.version, time.perf_counter() - started
+        )
 
     def wait(self, artifacts: ArtifactSet, timeout: float | None = None) -> bool:
         """Load the encoder and wait for it (benchmarks, commands); True once it is ready."""
@@ -130,9 +132,7 @@ class Ranking:
     hits: list[Candidate]
 
 
-def rank(
-    backend: SearchBackend, query: ParsedQuery, filters: SearchFilters
-) -> Ranking | Unranked:
+def rank(backend: SearchBackend, query: ParsedQuery, filters: SearchFilters) -> Ranking | Unranked:
     """The hybrid ranking of a relevance search, or why there is none."""
     text = semantic_text(query)
     artifacts = current_artifacts() if text else None
@@ -148,7 +148,11 @@ def rank(
     restricted = restricted or bool(filters.date_from or filters.date_to or filters.arxiv_ids)
     near_pks, _ = dense.search(query_vector, depth * (_FILTERED_OVERFETCH if restricted else 1))
     near = dict(Paper.objects.filter(pk__in=near_pks.tolist()).values_list("pk", "arxiv_id"))
-    pool = list(dict.fromkeys([c.arxiv_id for c in lexical] + [near[int(p)] for p in near_pks if int(p) in near]))
+    pool = list(
+        dict.fromkeys(
+            [c.arxiv_id for c in lexical] + [near[int(p)] for p in near_pks if int(p) in near]
+        )
+    )
     if not pool:
         return Ranking([])
     scored = backend.score_papers(query, filters, pool)

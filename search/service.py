@@ -87,7 +87,6 @@ def run_search(
     page_size: int = 25,
     suggest: bool = False,
     rerank: bool = True,
-    arxiv_ids: tuple[str, ...] = (),
 ) -> SearchPage:
     """The one search pipeline: a request (query, filters, sort, page) to one page of results.
 

@@ -25,10 +25,6 @@ class SearchError(Exception):
     """Search failed for a reason of ours (a broken or outdated index)."""
 
 
-class IndexOutdated(SearchError):
-    """The index was built by another version of the app (its schema); rebuild it."""
-
-
 class SearchUnavailable(SearchError):
     """The search engine cannot be reached; callers answer 503 / "search is unavailable"."""
 
@@ -36,6 +32,10 @@ class SearchUnavailable(SearchError):
 class IndexUnusable(SearchUnavailable):
     """The index on disk is missing, broken or of another version; the message names the
     command that rebuilds it. Searches answer 503 until it is rebuilt or its files are back."""
+
+
+class IndexOutdated(IndexUnusable):
+    """The index was built by another version of the app (its schema); rebuild it."""
 
 
 class IndexBusy(SearchError):

@@ -319,7 +319,8 @@ class ElasticsearchBackend(SearchBackend):
     def _count(self, request: SearchRequest) -> int:
         with self._errors():
             try:
-                return self.client.count(index=self.index_alias, query=self._query(request))["count"]
+                response = self.client.count(index=self.index_alias, query=self._query(request))
+                return response["count"]
             except NotFoundError:
                 return 0
 

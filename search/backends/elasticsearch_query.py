@@ -7,6 +7,8 @@ unstemmed `.exact` subfield for phrases; `authors` is analyzed names; codes are 
 
 from typing import Any
 
+from search.analysis import is_compound
+from search.fields import AUTHORS, PLAIN_FIELDS, TEXT
 from search.query import (
     ABSTRACT,
     ALL,
@@ -20,8 +22,6 @@ from search.query import (
     Phrase,
     SearchFilters,
 )
-from search.analysis import is_compound
-from search.fields import AUTHORS, PLAIN_FIELDS, TEXT
 from search.spelling import MAX_EDITS, MIN_WORD_LENGTH
 
 TEXT_FIELDS = {ALL: TEXT, TITLE: "title", ABSTRACT: "abstract", KEYWORDS: "keywords"}
@@ -81,8 +81,6 @@ def compile_query(
 
 def compile_filters(filters: SearchFilters) -> list[Json]:
     out: list[Json] = []
-    if filters.arxiv_ids:
-        out.append({"terms": {"arxiv_id": list(filters.arxiv_ids)}})
     if filters.categories:
         name = "categories" if filters.cross_lists else "primary_category"
         out.append({"terms": {name: list(filters.categories)}})

@@ -37,6 +37,7 @@ from search.backends.base import (
     IndexOutdated,
     IndexUnusable,
     SearchBackend,
+    SearchError,
     SearchHit,
     SearchRequest,
     Sort,

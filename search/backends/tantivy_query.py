@@ -88,9 +88,6 @@ class TantivyQueryCompiler:
             name = "categories" if filters.cross_lists else "primary_category"
             codes = list(filters.categories)
             out.append(_unscored(Query.term_set_query(self.schema, name, codes)))
-        if filters.arxiv_ids:
-            ids = list(filters.arxiv_ids)
-            out.append(_unscored(Query.term_set_query(self.schema, "arxiv_id", ids)))
         if filters.date_from or filters.date_to:
             out.append(
                 _unscored(
@@ -126,8 +123,9 @@ class TantivyQueryCompiler:
         exact = phrase or node.exact or not self.stemming
         if node.field != ALL:
             names = TEXT_FIELDS[node.field]
-            return self._match(names[1] if exact else names[0], EXACT if exact else ENGLISH,
-                               node.text, phrase)
+            return self._match(
+                names[1] if exact else names[0], EXACT if exact else ENGLISH, node.text, phrase
+            )
         parts = []
         for name, boost in PLAIN_FIELDS.items():
             if boost <= 0:

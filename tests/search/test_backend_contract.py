@@ -322,7 +322,9 @@ def test_relevance_hits_say_whether_they_hold_every_word(indexed):
 
 def test_score_papers_scores_given_papers_that_pass_the_filters(indexed):
     wanted = ["2407.00005", "2501.00001", "2505.00008", "2503.00003"]
-    scored = indexed.score_papers("deep graph", SearchFilters(categories=("cs.LG", "cs.AI")), wanted)
+    scored = indexed.score_papers(
+        "deep graph", SearchFilters(categories=("cs.LG", "cs.AI")), wanted
+    )
     assert set(scored) == {"2407.00005", "2501.00001", "2503.00003"}  # quant-ph filtered out
     assert scored["2407.00005"].all_terms and not scored["2501.00001"].all_terms
     assert scored["2501.00001"].score > 0  # holds "deep"

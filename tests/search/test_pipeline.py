@@ -54,7 +54,7 @@ PAPERS = [
     record(
         arxiv_id="2605.00106",
         title="Speech translation without text",
-        abstract="Speech in one language to text in another, with a speech encoder and a text decoder.",
+        abstract="Speech in one language to text in another, with a speech encoder.",
         authors=["Other Person"],
         announced=dt.date(2026, 5, 6),
     ),
