@@ -4,7 +4,12 @@ from papers.library import views
 
 urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("reading-view", views.reading_view, name="reading_view"),
+    re_path(
+        r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/pdf$", views.open_pdf, name="open_pdf"
+    ),
     re_path(
         r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/mark/(?P<kind>\w+)$",
         views.toggle_mark,
