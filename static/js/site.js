@@ -158,7 +158,7 @@ document.addEventListener("keydown", (event) => {
       break;
     }
     case "/": {
-      const box = document.querySelector("header input[name=q]");
+      const box = document.querySelector("form.search input[name=q], header input[name=q]");
       if (!box) return;
       box.focus();
       break;
