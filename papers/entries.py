@@ -78,7 +78,7 @@ class EntryBuilder:
     def entries(self, papers: Iterable[Paper], *, full: bool = False) -> list[dict]:
         """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
         n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
-        mark = self.keywords.mark
+        mark = self.keywords.mark if self.keywords.highlights else None  # None: cached HTML
         starred, read = self.marks["star"], self.marks["read"]
         dismissed = self.marks["not_interested"]
         # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.

@@ -581,14 +581,24 @@ def _no_marks(text: str) -> str:
     return text
 
 
-def to_html(text: str, mark: Callable[[str], str] = escape) -> SafeString:
+def to_html(text: str, mark: Callable[[str], str] | None = None) -> SafeString:
     """The text as HTML: macros as tags and characters, maths left for KaTeX, all escaped.
 
-    `mark` escapes each run of plain text (KeywordFilter.mark highlights the reader's words).
+    `mark` escapes each run of plain text (KeywordFilter.mark highlights the reader's words);
+    without one the HTML is plainly escaped and remembered, as lists show the same papers often.
     """
+    if mark is None:
+        return _plain_html(text)
     if not _SPECIAL.search(text):
         return SafeString(mark(text))
     return SafeString(_rendered(_no_marks(text), mark))  # every text piece escaped
+
+
+@lru_cache(maxsize=8192)
+def _plain_html(text: str) -> SafeString:
+    if not _SPECIAL.search(text):
+        return SafeString(escape(text))
+    return SafeString(_rendered(_no_marks(text), escape))  # every text piece escaped
 
 
 def highlighted_html(snippet: str) -> SafeString:

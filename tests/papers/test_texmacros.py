@@ -90,7 +90,8 @@ def test_keyword_highlights_mark_words_inside_macros_but_not_maths():
 def test_search_highlights_keep_their_marks_across_macros():
     snippet = r"we propose \textbf{<mark>Janus</mark>-LoRA &amp; co}, <mark>a \emph{new</mark> one}"
     assert highlighted_html(snippet) == (
-        "we propose <b><mark>Janus</mark>-LoRA &amp; co</b>, <mark>a </mark><em><mark>new</mark> one</em>"
+        "we propose <b><mark>Janus</mark>-LoRA &amp; co</b>, "
+        "<mark>a </mark><em><mark>new</mark> one</em>"
     )
     assert highlighted_html("&lt;script&gt; \\textbf{x}") == "&lt;script&gt; <b>x</b>"
     assert highlighted_html("plain <mark>word</mark>") == "plain <mark>word</mark>"
