@@ -211,3 +211,11 @@ def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client):
         "/accounts/password_reset/", {"email": "nobody@example.org"}, follow=True
     )
     assert b"Check your email" in response.content and mail.outbox == []
+
+
+@pytest.mark.slow
+def test_the_help_pages_key_phrase_example_finds_papers_on_the_sample(client, enriched):
+    help_page = client.get("/search").content.decode()
+    example = re.search(r"<code>(kw:[^<]+)</code>", help_page)[1].replace("&quot;", '"')
+    results = client.get("/search", {"q": example}).content.decode()
+    assert re.search(r'<article class="paper', results), example
