@@ -225,3 +225,19 @@ def test_a_textbf_title_is_bold_on_lists_and_plain_in_the_tab(browser, live_serv
         page.goto(live_server.url)
         _shot(page, f"{'desktop' if width > 800 else 'phone'}-{width}-home")
         context.close()
+
+
+def test_dark_mode_follows_the_system_setting(browser, live_server, papers):
+    brightness = """sel => {
+      const [r, g, b] = getComputedStyle(document.querySelector(sel)).backgroundColor
+        .match(/\\d+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    }"""
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/arxiv/cs.LG")
+        body, card = page.evaluate(brightness, "body"), page.evaluate(brightness, "article.paper")
+        assert (body < 0.2 and card < 0.25) if scheme == "dark" else (body > 0.9 and card > 0.9)
+        _shot(page, f"desktop-1280-list-{scheme}")
+        context.close()
