@@ -162,6 +162,7 @@ _ESCAPED = {
 }
 # Maths flattened to text: the commonest symbols; other commands lose their backslash.
 _MATH_SYMBOLS = {
+    **_ESCAPED,
     "alpha": "α",
     "beta": "β",
     "gamma": "γ",
@@ -249,17 +250,6 @@ _MATH_SYMBOLS = {
     "cdots": "⋯",
     "dots": "…",
     "degree": "°",
-    "%": "%",
-    "&": "&",
-    "_": "_",
-    "#": "#",
-    "$": "$",
-    "{": "{",
-    "}": "}",
-    ",": " ",
-    ";": " ",
-    "!": "",
-    " ": " ",
     "left": "",
     "right": "",
     "big": "",
