@@ -86,7 +86,8 @@ class EntryBuilder:
             {
                 "id": paper.arxiv_id,
                 "url": paper.get_absolute_url(),
-                "state": entry_state(paper.pk in starred, paper.pk in read, paper.pk in dismissed),
+                "state": entry_state(paper.pk in starred, paper.pk in read, paper.pk in dismissed)
+                + (" full" if full else ""),
                 "title": to_html(paper.title, mark),
                 "abstract": to_html(paper.abstract, mark),
                 "authors": author_links(paper.author_names),
@@ -101,13 +102,13 @@ class EntryBuilder:
 
     def actions(self, arxiv_id: str, starred: bool, read: bool, dismissed: bool) -> SafeString:
         """Star, Mark read and Not interested: one form (no-JS fallback), a button each."""
-        base = f"/paper/{escape(arxiv_id)}/mark/"
+        arxiv_id = escape(arxiv_id)
         return SafeString(
-            f'<form method="post" action="{base}star" class="actions">{self.csrf}'
-            f'<input type="hidden" name="next" value="{self.here}#{escape(arxiv_id)}">'
-            + _button("star", base, starred)
-            + _button("read", base, read)
-            + _button("not_interested", base, dismissed)
+            f'<form method="post" action="{mark_url(arxiv_id, "star")}" class="actions">'
+            f'{self.csrf}<input type="hidden" name="next" value="{self.here}#{arxiv_id}">'
+            + _button("star", arxiv_id, starred)
+            + _button("read", arxiv_id, read)
+            + _button("not_interested", arxiv_id, dismissed)
             + '<button type="button" class="act fold" aria-expanded="true" '
             'title="Show or hide the abstract (x)">Abstract</button></form>'
         )  # the id is escaped, the rest are constants
@@ -121,11 +122,11 @@ _BUTTONS = {
 }
 
 
-def _button(kind: str, base: str, on: bool) -> str:
+def _button(kind: str, arxiv_id: str, on: bool) -> str:
     off_label, on_label, title, key = _BUTTONS[kind]
     css = {"star": "star", "read": "read", "not_interested": "dismiss"}[kind]
     return (
-        f'<button class="act {css}{" on" if on else ""}" formaction="{base}{kind}" '
+        f'<button class="act {css}{" on" if on else ""}" formaction="{mark_url(arxiv_id, kind)}" '
         f'aria-pressed="{"true" if on else "false"}" title="{title} ({key})" '
         f'data-on="{on_label}" data-off="{off_label}">{on_label if on else off_label}</button>'
     )
@@ -152,9 +153,9 @@ def category_url(code: str) -> str:
     return "/arxiv/" + code
 
 
-def star_url(arxiv_id: str) -> str:
-    """Where the star button posts (papers.library.views.toggle_mark)."""
-    return f"/paper/{arxiv_id}/mark/star"
+def mark_url(arxiv_id: str, kind: str) -> str:
+    """Where a mark's button posts (papers.library.views.toggle_mark)."""
+    return f"/paper/{arxiv_id}/mark/{kind}"
 
 
 def pdf_url(arxiv_id: str) -> str:

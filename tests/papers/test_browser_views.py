@@ -126,11 +126,13 @@ def test_author_names_link_to_a_page_of_their_papers(client, papers):
 def test_fast_link_builders_agree_with_the_url_configuration(papers):
     from django.urls import reverse
 
-    from papers.entries import author_url, category_url, star_url
+    from papers.entries import author_url, category_url, mark_url, pdf_url
     from papers.models import Paper, author_key
 
     paper = Paper.objects.get(arxiv_id="hep-th/9901001")
     assert paper.get_absolute_url() == reverse("paper", args=[paper.arxiv_id])
-    assert star_url(paper.arxiv_id) == reverse("toggle_mark", args=[paper.arxiv_id, "star"])
+    for kind in ("star", "read", "not_interested"):
+        assert mark_url(paper.arxiv_id, kind) == reverse("toggle_mark", args=[paper.arxiv_id, kind])
+    assert pdf_url(paper.arxiv_id) == reverse("open_pdf", args=[paper.arxiv_id])
     assert author_url("Ed Witten") == reverse("author", args=[author_key("Ed Witten")])
     assert category_url("hep-th") == reverse("category_list", args=["hep-th"])

@@ -94,6 +94,12 @@ def test_hide_read_and_compact_are_remembered_for_visitors(client, papers):
     assert '<body class="hide-read">' in client.get("/arxiv/cs.CL").content.decode()
 
 
+def test_the_paper_page_keeps_its_own_entry_when_read_papers_are_hidden(client, papers, reader):
+    client.post("/reading-view", {"hide_read": "1"})
+    page = client.get("/paper/2605.00701").content.decode()
+    assert '<article class="paper read full" id="2605.00701"' in page
+
+
 def test_a_bad_reading_view_value_is_a_clear_400(client):
     response = client.post("/reading-view", {"compact": "maybe"})
     assert response.status_code == 400 and b"expected 0 or 1" in response.content
