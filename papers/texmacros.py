@@ -282,6 +282,9 @@ _SAFE_URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'`]+", re.IGNORECASE)
 _TOKEN = re.compile(r"\$\$|\$|\\\(|\\\[|\\[A-Za-z]+\*?|\\[^A-Za-z]|[{}]|~|``|''|---?|[\x01\x02]")
 # Text that needs none of the above renders as itself, escaped: the fast path.
 _SPECIAL = re.compile(r"[\\${}~`\x01\x02]|''|--")
+_OPENING = re.compile(r" *\{")  # a command's argument, spaces allowed before it
+_ACCENTED = re.compile(r"\s*\{\s*(\\[ij]|[A-Za-z])\s*\}|\s*(\\[ij](?![A-Za-z])|[A-Za-z])")
+_MAX_DEPTH = 40  # hostile text can nest braces thousands deep; real titles need a few
 _MATH_END = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 # The highlighter's <mark> tags travel through the parser as these two control characters.
 _MARK_OPEN, _MARK_CLOSE = "\x01", "\x02"
@@ -314,6 +317,7 @@ class _Parser:
         self.tokens = list(_TOKEN.finditer(text))
         self.i = 0  # the next token
         self.pos = 0  # the next character
+        self.depth = 0  # groups open; past _MAX_DEPTH braces are ignored, not recursed into
 
     def parse(self) -> list[Node]:
         return _merged(self.group(top=True))
@@ -329,6 +333,13 @@ class _Parser:
 
     def group(self, top: bool = False) -> list[Node]:
         """Nodes up to the `}` closing this group (or the end of the text); sets `closed`."""
+        self.depth += 1
+        try:
+            return self._group(top)
+        finally:
+            self.depth -= 1
+
+    def _group(self, top: bool) -> list[Node]:
         out: list[Node] = []
         self.closed = False
         while self.i < len(self.tokens):
@@ -346,7 +357,8 @@ class _Parser:
                 self.closed = True
                 return out
             if token == "{":
-                out.append(Styled(None, self.group()))
+                if self.depth < _MAX_DEPTH:
+                    out.append(Styled(None, self.group()))
             elif token in _MATH_END:
                 self._math(token, match.start(), out)
             elif token == "~":
@@ -388,21 +400,19 @@ class _Parser:
 
     def _argument(self) -> list[Node] | None:
         """The `{...}` group right after a command (spaces allowed before it), parsed."""
-        rest = self.text[self.pos :]
-        stripped = rest.lstrip(" ")
-        if not stripped.startswith("{"):
+        opening = _OPENING.match(self.text, self.pos)
+        if opening is None or self.depth >= _MAX_DEPTH:
             return None
-        self.pos += len(rest) - len(stripped) + 1
+        self.pos = opening.end()
         self._skip_tokens_before(self.pos)
         return self.group()
 
     def _verbatim(self) -> str | None:
         """The `{...}` group after \\url or \\href, as written (braces balanced)."""
-        rest = self.text[self.pos :]
-        stripped = rest.lstrip(" ")
-        if not stripped.startswith("{"):
+        opening = _OPENING.match(self.text, self.pos)
+        if opening is None:
             return None
-        start = self.pos + len(rest) - len(stripped) + 1
+        start = opening.end()
         depth, end = 1, start
         while end < len(self.text) and depth:
             depth += {"{": 1, "}": -1}.get(self.text[end], 0)
@@ -429,6 +439,8 @@ class _Parser:
             else:
                 tag = _STYLES[bare]
                 out.append(Styled(tag, argument, "sc" if bare == "textsc" else ""))
+        elif bare in _DECLARATIONS and self.depth >= _MAX_DEPTH:
+            pass  # nested past any real use: ignored
         elif bare in _DECLARATIONS:
             tag = _DECLARATIONS[bare]
             while self.text.startswith(" ", self.pos):  # TeX drops spaces after a control word
@@ -484,9 +496,8 @@ class _Parser:
             out.append(Styled(None, label))
 
     def _accent(self, accent: str, out: list[Node]) -> None:
-        rest = self.text[self.pos :]
-        match = re.match(r"\s*\{\s*(\\[ij]|[A-Za-z])\s*\}|\s*(\\[ij](?![A-Za-z])|[A-Za-z])", rest)
-        if accent.isalpha() and match and match.group(2) and rest[:1] not in " {":
+        match = _ACCENTED.match(self.text, self.pos)
+        if accent.isalpha() and match and match.group(2) and self.text[self.pos] not in " {":
             match = None  # \vc is a command named "vc", not an accent on c
         if match is None:
             out.append("\\" + accent)
@@ -494,7 +505,7 @@ class _Parser:
         letter = match.group(1) or match.group(2)
         base = {"\\i": "i", "\\j": "j"}.get(letter, letter)
         out.append(unicodedata.normalize("NFC", base + _ACCENTS[accent]))
-        self.pos += match.end()
+        self.pos = match.end()
         self._skip_tokens_before(self.pos)
 
 

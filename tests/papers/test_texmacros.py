@@ -95,3 +95,13 @@ def test_search_highlights_keep_their_marks_across_macros():
     )
     assert highlighted_html("&lt;script&gt; \\textbf{x}") == "&lt;script&gt; <b>x</b>"
     assert highlighted_html("plain <mark>word</mark>") == "plain <mark>word</mark>"
+
+
+def test_deep_nesting_and_long_hostile_text_render_quickly_without_errors():
+    deep = "{" * 5000 + "<b>x</b>" + "}" * 5000 + r"\textbf{" * 3000 + "y"
+    html = to_html(deep)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "y" in html and "<b>x" not in html
+    assert "x" in to_text(deep)
+    assert to_text(r"\bf " * 5000 + "z") == "z"
+    many = r"\textbf{a} \"o \url{https://x.org} " * 5000
+    assert to_html(many).count("<b>a</b>") == 5000
