@@ -225,3 +225,19 @@ def test_the_help_pages_key_phrase_example_finds_papers_on_the_sample(client, en
     example = re.search(r"<code>(kw:[^<]+)</code>", help_page)[1].replace("&quot;", '"')
     results = client.get("/search", {"q": example}).content.decode()
     assert re.search(r'<article class="paper', results), example
+
+
+def test_related_papers_carry_the_readers_marks_and_buttons(client, papers, reader, monkeypatch):
+    from papers.enrichment import related
+    from papers.models import Paper
+
+    other = Paper.objects.get(arxiv_id="2605.00702")
+    Mark.objects.create(user=reader, paper=other, kind="star")
+    near = [related.RelatedPaper(paper=other, score=0.9, why="cosine 0.90")]
+    monkeypatch.setattr(related, "by_vector", lambda paper: near)
+    monkeypatch.setattr(related, "by_keywords", lambda paper: [])
+    page = client.get("/paper/2605.00701").content.decode()
+    item = page[page.index('id="related-2605.00702"') :]
+    item = item[: item.index("</li>")]
+    assert "cosine 0.90" in item and 'formaction="/paper/2605.00702/mark/read"' in item
+    assert '<button class="act star on"' in item
