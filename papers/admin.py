@@ -345,7 +345,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, run: TrainingRun) -> str:
-        """The phase and how far it got: embedding n/N, fitting, then enriching n/N."""
+        """The phase and how far it got: embedding n/N, fitting; "done" once trained."""
         stats = run.stats or {}
         if run.status == TrainingRun.Status.SUCCEEDED:
             return "done"
@@ -354,6 +354,22 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if stats.get("total"):
             return f"{stats.get('phase', '')} {stats['done']:,}/{stats['total']:,}"
         return stats.get("phase") or "starting"
+
+    def get_list_display(self, request: HttpRequest):
+        """The current models' run shows "enriching n/N" while the worker enriches with them."""
+        from papers.enrichment.artifacts import current_artifacts
+        from papers.enrichment.enrich import enrichment_status
+
+        artifacts = current_artifacts()
+        status = enrichment_status(artifacts.version) if artifacts else None
+
+        @admin.display(description="progress")
+        def progress(run: TrainingRun) -> str:
+            if status and status["pending"] and run.version == artifacts.version:
+                return f"enriching {status['enriched']:,}/{status['papers']:,}"
+            return self.progress(run)
+
+        return [progress if name == "progress" else name for name in self.list_display]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         from papers.enrichment.artifacts import current_artifacts
