@@ -1,14 +1,12 @@
 from django import template
 
 from papers.entries import author_url, category_url
-from papers.texmacros import highlighted_html, to_html, to_text
+from papers.texmacros import highlighted_html
 
 register = template.Library()
 register.filter("author_url", author_url)
 register.filter("category_url", category_url)
-# LaTeX text macros (papers.texmacros): HTML for pages, plain text for <title> and the like.
-register.filter("tex_html", to_html, is_safe=True)
-register.filter("tex_text", to_text)
+# Search highlights with their LaTeX text macros rendered (papers.texmacros).
 register.filter("highlighted_html", highlighted_html, is_safe=True)
 
 
