@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SNAPSHOT = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+# A worktree sits one level deeper than the checkout: BENCH_SNAPSHOT points at the corpus then.
+DEFAULT_SNAPSHOT = Path(
+    os.environ.get("BENCH_SNAPSHOT", ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz")
+)
 DEFAULT_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/coolpapers-bench"))
 
 

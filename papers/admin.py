@@ -377,7 +377,7 @@ class FeedSubscriptionAdmin(admin.ModelAdmin):
 class TrainingRunAdmin(admin.ModelAdmin):
     """Model training runs, the current version and how far enrichment has got."""
 
-    list_display = ("id", "status", "version", "n_papers", "n_embedded", "started_at", "duration")
+    list_display = ("id", "status", "progress", "version", "n_papers", "started_at", "duration")
     list_filter = ("status",)
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
@@ -393,6 +393,34 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         start = self.admin_site.admin_view(self.start_view)
         return [path("start/", start, name="papers_trainingrun_start"), *super().get_urls()]
+
+    @admin.display(description="progress")
+    def progress(self, run: TrainingRun) -> str:
+        """The phase and how far it got: embedding n/N, fitting; "done" once trained."""
+        stats = run.stats or {}
+        if run.status == TrainingRun.Status.SUCCEEDED:
+            return "done"
+        if run.status != TrainingRun.Status.RUNNING:
+            return "-"
+        if stats.get("total"):
+            return f"{stats.get('phase', '')} {stats['done']:,}/{stats['total']:,}"
+        return stats.get("phase") or "starting"
+
+    def get_list_display(self, request: HttpRequest):
+        """The current models' run shows "enriching n/N" while the worker enriches with them."""
+        from papers.enrichment.artifacts import current_artifacts
+        from papers.enrichment.enrich import enrichment_status
+
+        artifacts = current_artifacts()
+        status = enrichment_status(artifacts.version) if artifacts else None
+
+        @admin.display(description="progress")
+        def progress(run: TrainingRun) -> str:
+            if status and status["pending"] and run.version == artifacts.version:
+                return f"enriching {status['enriched']:,}/{status['papers']:,}"
+            return self.progress(run)
+
+        return [progress if name == "progress" else name for name in self.list_display]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         from papers.enrichment.artifacts import current_artifacts

@@ -13,13 +13,13 @@ from urllib.parse import quote
 
 from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
-from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString
 
 from papers.library.keywords import KeywordFilter
 from papers.library.reader import reader_context
 from papers.models import Paper, author_key
 from papers.taxonomy import CATEGORIES
+from papers.texmacros import to_html
 
 # What an entry of a list shows of the enrichment; the paper page shows all of it.
 LIST_TAGS = 3
@@ -44,47 +44,102 @@ def entries_context(
     keywords: KeywordFilter | None = None,
     *,
     full: bool = False,
+    also: Sequence[Paper] = (),
 ) -> dict:
     """The reader's context (reader_context) plus `entries`, for pages including _entries.html.
 
-    `full` (the paper page) shows every tag and keyword and opens the abstract.
+    `full` (the paper page) shows every tag and keyword and opens the abstract. `also` are
+    papers shown elsewhere on the page (related papers): their marks are read in the same query,
+    and `entry_builder.entries(...)` makes their entries.
     """
-    context = reader_context(request, papers, keywords)
-    context["entries"] = paper_entries(
-        papers, context["keywords"], context["marks"]["star"], full=full
-    )
+    context = reader_context(request, [*papers, *also], keywords)
+    builder = EntryBuilder(request, context["keywords"], context["marks"])
+    context["entries"] = builder.entries(papers, full=full)
+    context["entry_builder"] = builder
     # Set even when False: a template variable that is missing costs an exception per entry.
-    context["open"] = full
-    # Every star form's hidden CSRF field, made once (and only if a form is shown): the
-    # {% csrf_token %} tag took about a tenth of a daily list's render time.
-    context["csrf_input"] = SimpleLazyObject(lambda: csrf_input(request))
+    context["open"] = full or not context["reading"]["compact"]
+    read = context["marks"]["read"]
+    context["read_hidden"] = (
+        sum(p.pk in read for p in papers) if context["reading"]["hide_read"] and not full else 0
+    )
     return context
 
 
-def paper_entries(
-    papers: Iterable[Paper],
-    keywords: KeywordFilter,
-    starred: set[int] | frozenset[int] = frozenset(),
-    *,
-    full: bool = False,
-) -> list[dict]:
-    """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
-    n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
-    # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.
-    return [
-        {
-            "id": paper.arxiv_id,
-            "url": paper.get_absolute_url(),
-            "star_url": star_url(paper.arxiv_id),
-            "starred": paper.pk in starred,
-            "title": keywords.mark(paper.title),
-            "abstract": keywords.mark(paper.abstract),
-            "authors": author_links(paper.author_names),
-            "meta": meta_line(paper),
-            "topics": topics(paper.tags[:n_tags], paper.keywords[:n_keywords], keywords),
-        }
-        for paper in papers
-    ]
+class EntryBuilder:
+    """Entries for one request: the reader's marks and keywords, one CSRF field for every form."""
+
+    def __init__(self, request: HttpRequest, keywords: KeywordFilter, marks: dict[str, set]):
+        self.keywords = keywords
+        self.marks = marks
+        self.here = escape(request.get_full_path())
+        # Made once: the {% csrf_token %} tag took about a tenth of a daily list's render time.
+        self.csrf = str(csrf_input(request))
+
+    def entries(self, papers: Iterable[Paper], *, full: bool = False) -> list[dict]:
+        """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
+        n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
+        mark = self.keywords.mark if self.keywords.highlights else None  # None: cached HTML
+        starred, read = self.marks["star"], self.marks["read"]
+        dismissed = self.marks["not_interested"]
+        # Dicts, not objects: the template engine tries item lookup first, so dicts resolve fastest.
+        return [
+            {
+                "id": paper.arxiv_id,
+                "url": paper.get_absolute_url(),
+                "state": entry_state(paper.pk in starred, paper.pk in read, paper.pk in dismissed)
+                + (" full" if full else ""),
+                "title": to_html(paper.title, mark),
+                "abstract": to_html(paper.abstract, mark),
+                "authors": author_links(paper.author_names),
+                "meta": meta_line(paper),
+                "topics": topics(paper.tags[:n_tags], paper.keywords[:n_keywords], self.keywords),
+                "actions": self.actions(
+                    paper.arxiv_id, paper.pk in starred, paper.pk in read, paper.pk in dismissed
+                ),
+            }
+            for paper in papers
+        ]
+
+    def actions(self, arxiv_id: str, starred: bool, read: bool, dismissed: bool) -> SafeString:
+        """Star, Mark read and Not interested: one form (no-JS fallback), a button each."""
+        arxiv_id = escape(arxiv_id)
+        return SafeString(
+            f'<form method="post" action="{mark_url(arxiv_id, "star")}" class="actions">'
+            f'{self.csrf}<input type="hidden" name="next" value="{self.here}#{arxiv_id}">'
+            + _button("star", arxiv_id, starred)
+            + _button("read", arxiv_id, read)
+            + _button("not_interested", arxiv_id, dismissed)
+            + '<button type="button" class="act fold" aria-expanded="true" '
+            'title="Show or hide the abstract (x)">Abstract</button></form>'
+        )  # the id is escaped, the rest are constants
+
+
+# Each mark's button: (label when off, label when on, title, keyboard key).
+_BUTTONS = {
+    "star": ("☆ Star", "★ Starred", "Keep in your library", "s"),
+    "read": ("Mark read", "✓ Read", "Mark as read (opening the paper or its PDF does too)", "r"),
+    "not_interested": ("Not interested", "✕ Not interested", "Show fewer papers like this", "n"),
+}
+
+
+def _button(kind: str, arxiv_id: str, on: bool) -> str:
+    off_label, on_label, title, key = _BUTTONS[kind]
+    css = {"star": "star", "read": "read", "not_interested": "dismiss"}[kind]
+    return (
+        f'<button class="act {css}{" on" if on else ""}" formaction="{mark_url(arxiv_id, kind)}" '
+        f'aria-pressed="{"true" if on else "false"}" title="{title} ({key})" '
+        f'data-on="{on_label}" data-off="{off_label}">{on_label if on else off_label}</button>'
+    )
+
+
+def entry_state(starred: bool, read: bool, dismissed: bool) -> str:
+    """The article's classes for the reader's marks on it."""
+    return (
+        "paper"
+        + (" starred" if starred else "")
+        + (" read" if read else "")
+        + (" dismissed" if dismissed else "")
+    )
 
 
 # Link builders. Building the paths directly is several times faster than reverse();
@@ -98,9 +153,14 @@ def category_url(code: str) -> str:
     return "/arxiv/" + code
 
 
-def star_url(arxiv_id: str) -> str:
-    """Where the star button posts (papers.library.views.toggle_mark)."""
-    return f"/paper/{arxiv_id}/mark/star"
+def mark_url(arxiv_id: str, kind: str) -> str:
+    """Where a mark's button posts (papers.library.views.toggle_mark)."""
+    return f"/paper/{arxiv_id}/mark/{kind}"
+
+
+def pdf_url(arxiv_id: str) -> str:
+    """The PDF through papers.library.views.open_pdf, which marks the paper read."""
+    return f"/paper/{arxiv_id}/pdf"
 
 
 def keyword_search_url(phrase: str) -> str:
@@ -132,7 +192,7 @@ def meta_line(paper: Paper) -> SafeString:
     """The arXiv and PDF links, the categories and the day the paper was announced."""
     parts = [
         f'<a class="id" href="{escape(paper.abs_url)}">arXiv:{escape(paper.arxiv_id)}</a>',
-        f' · <a href="{escape(paper.pdf_url)}">PDF</a> ',
+        f' · <a class="pdf" href="{escape(pdf_url(paper.arxiv_id))}">PDF</a> ',
         category_links(paper.category_codes),
     ]
     if paper.announced:

@@ -7,11 +7,11 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
 
 from papers.library.models import SavedSearch
 from papers.listing import BadListSpec, ListSpec, UnknownCategory
 from papers.models import Paper
+from papers.texmacros import to_html
 from search.backends.base import SearchUnavailable, Sort
 from search.service import run_search
 
@@ -22,11 +22,12 @@ class PaperFeed(Feed):
     feed_type = Atom1Feed
 
     def item_title(self, paper: Paper) -> str:
-        return paper.title
+        return paper.title_text  # Atom titles are text: macros flattened
 
     def item_description(self, paper: Paper) -> str:
-        # Atom sends this as <summary type="html">: escaped, the abstract stays text in readers.
-        return escape(paper.abstract)
+        # Atom sends this as <summary type="html">: the abstract's macros as tags, all else
+        # escaped, so it stays text in readers (maths stays as LaTeX).
+        return to_html(paper.abstract)
 
     def item_link(self, paper: Paper) -> str:
         return paper.get_absolute_url()

@@ -9,8 +9,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 from papers.models import Paper
 from papers.taxonomy import CATEGORIES
 
+# An archive (`cs`, `math`, `astro-ph`) stands for all of its categories: `/arxiv/cs`.
+ARCHIVES = {
+    archive: tuple(c for c in CATEGORIES if c == archive or c.startswith(archive + "."))
+    for archive in {code.split(".")[0] for code in CATEGORIES if "." in code}
+}
 # Longest first, so `hep-th` wins over an exclusion of `th` and `cond-mat.mes-hall` is one code.
-_CODES_LONGEST_FIRST = sorted(CATEGORIES, key=len, reverse=True)
+_CODES_LONGEST_FIRST = sorted({*CATEGORIES, *ARCHIVES}, key=len, reverse=True)
 
 
 class UnknownCategory(LookupError):
@@ -35,6 +40,8 @@ class ListSpec:
         position, operator = 0, ","
         while position < len(text):
             code = next((c for c in _CODES_LONGEST_FIRST if text.startswith(c, position)), None)
+            if code in ARCHIVES and text.startswith(".", position + len(code)):
+                code = None  # `cs.XX`: an unknown category, not the archive followed by junk
             if code is None:
                 rest = re.split(r"[,+]", text[position:])[0]
                 raise UnknownCategory(rest or text)
@@ -60,13 +67,23 @@ class ListSpec:
     def codes(self) -> tuple[str, ...]:
         return self.include + self.exclude
 
+    @property
+    def archives(self) -> tuple[str, ...]:
+        """The whole archives in the list (`cs` in `cs-cs.LG`)."""
+        return tuple(code for code in self.codes if code in ARCHIVES)
+
     def papers(self) -> QuerySet[Paper]:
         # EXISTS, not a join with DISTINCT: with a day filter the database walks that day's
         # papers on the `announced` index and checks each one's categories.
-        papers = Paper.objects.filter(_in_categories(self.include))
+        papers = Paper.objects.filter(_in_categories(_expanded(self.include)))
         if self.exclude:
-            papers = papers.exclude(_in_categories(self.exclude))
+            papers = papers.exclude(_in_categories(_expanded(self.exclude)))
         return papers
+
+
+def _expanded(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """Category codes with each archive replaced by its categories."""
+    return tuple(dict.fromkeys(c for code in codes for c in ARCHIVES.get(code, (code,))))
 
 
 def _in_categories(codes: tuple[str, ...]) -> Exists:

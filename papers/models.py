@@ -106,6 +106,20 @@ class Paper(models.Model):
         return f"/paper/{self.arxiv_id}"  # not reverse(): lists call this hundreds of times
 
     @property
+    def title_text(self) -> str:
+        """The title as plain text: LaTeX text macros and maths flattened (papers.texmacros)."""
+        from papers.texmacros import to_text
+
+        return to_text(self.title)
+
+    @property
+    def title_html(self) -> str:
+        """The title as HTML, maths left for KaTeX (papers.texmacros)."""
+        from papers.texmacros import to_html
+
+        return to_html(self.title)
+
+    @property
     def versioned_id(self) -> str:
         return f"{self.arxiv_id}v{self.version}"
 

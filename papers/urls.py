@@ -12,9 +12,17 @@ urlpatterns = [
     # Feed readers cannot log in: the saved search's unguessable token is the credential.
     path("search/feed/<str:token>", SavedSearchFeed(), name="saved_search_feed"),
     path("arxiv/<str:spec>", views.category_list, name="category_list"),
+    # papers.cool's form of an old-style id: /arxiv/hep-th/9901001
+    re_path(r"^arxiv/(?P<spec>[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", views.category_list),
     path("arxiv/<str:spec>/feed", CategoryFeed(), name="category_feed"),
-    # Old-style ids contain a slash (hep-th/9901001).
-    re_path(r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)$", views.paper_detail, name="paper"),
+    # Old-style ids contain a slash (hep-th/9901001); arXiv:2605.28495 and versioned ids
+    # redirect to the plain id.
+    re_path(
+        r"^paper/(?P<arxiv_id>(?i:arxiv:)?[\w.\-]+(?:/\d+)?(?:v\d+)?)$",
+        views.paper_detail,
+        name="paper",
+    ),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("author/<path:key>", views.author_detail, name="author"),
     path("", include("papers.library.urls")),
     path("api/v1/", api.urls),

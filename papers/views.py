@@ -9,12 +9,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from papers import ratelimit
-from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
+from papers.arxiv_ids import InvalidArxivId, is_arxiv_id, normalize_arxiv_id
 from papers.entries import ENTRY_FIELDS, entries_context
 from papers.library.keywords import KeywordFilter
 from papers.library.models import SavedSearch
-from papers.listing import BadListSpec, ListSpec, UnknownCategory, latest_day, neighbours
+from papers.listing import (
+    ARCHIVES,
+    BadListSpec,
+    ListSpec,
+    UnknownCategory,
+    latest_day,
+    neighbours,
+)
 from papers.models import Author, Category, Paper
+from papers.taxonomy import CATEGORIES, GROUPS, group_of
+
+GROUP_NAMES = {**GROUPS, "legacy": "Older archives"}
 
 LIST_PAGE_LIMIT = 500
 
@@ -33,34 +43,71 @@ def too_many_requests(request: HttpRequest, verdict: ratelimit.Verdict, what: st
     return ratelimit.too_many_requests(verdict, html, "text/html; charset=utf-8")
 
 
+HOME_DAYS = 7  # recent announcement days linked from the home page
+
+
 def home(request: HttpRequest) -> HttpResponse:
+    """Categories with papers in the last days, grouped like arXiv's, each day a link."""
     latest = Paper.objects.aggregate(day=Max("announced"))["day"]
-    # Count on the category links alone; joining every paper would scan the whole collection.
-    links = Paper.categories.through.objects
-    totals = dict(links.values_list("category_id").annotate(n=Count("id")))
-    today = dict(
-        links.filter(paper__announced=latest).values_list("category_id").annotate(n=Count("id"))
-    )
-    categories = sorted(
-        Category.objects.filter(code__in=totals),
-        key=lambda c: (-today.get(c.code, 0), c.code),
-    )
-    for category in categories:
-        category.total, category.today = totals[category.code], today.get(category.code, 0)
-    days = (
-        Paper.objects.exclude(announced=None)
-        .values("announced")
-        .annotate(n=Count("id"))
-        .order_by("-announced")[:10]
-    )
+    groups = []
+    if latest is not None:
+        days = list(
+            Paper.objects.exclude(announced=None)
+            .values_list("announced", flat=True)
+            .distinct()
+            .order_by("-announced")[:HOME_DAYS]
+        )
+        # Counted on the category links alone; joining every paper would scan the collection.
+        counts = (
+            Paper.categories.through.objects.filter(paper__announced__in=days)
+            .values_list("category_id", "paper__announced")
+            .annotate(n=Count("id"))
+        )
+        latest_count: dict[str, tuple] = {}  # each category's latest day in the window, its count
+        group_days: dict[str, set] = {}
+        for code, day, n in counts:
+            if code not in latest_count or day > latest_count[code][0]:
+                latest_count[code] = (day, n)
+            group_days.setdefault(group_of(code), set()).add(day)
+        groups = home_groups(latest_count, group_days)
     return render(
         request,
         "papers/home.html",
-        {"latest": latest, "categories": categories, "days": days, "total": Paper.objects.count()},
+        {"latest": latest, "groups": groups, "total": Paper.objects.count()},
     )
 
 
+def home_groups(latest_count: dict[str, tuple], group_days: dict[str, set]) -> list[dict]:
+    """Categories with recent papers by group (cs, math, physics, ...), with the group's list."""
+    by_group: dict[str, list] = {}
+    for code in sorted(latest_count):
+        day, n = latest_count[code]
+        by_group.setdefault(group_of(code), []).append(
+            {"code": code, "name": CATEGORIES.get(code, code), "n": n, "day": day}
+        )
+    groups = []
+    for group in sorted(by_group, key=lambda g: (g == "legacy", GROUP_NAMES.get(g, g))):
+        categories = by_group[group]
+        # The group's list: its archive (`cs`), or for physics the archives it has papers in.
+        archives = dict.fromkeys(
+            c["code"].split(".")[0] if c["code"].split(".")[0] in ARCHIVES else c["code"]
+            for c in categories
+        )
+        spec = ",".join(archives)
+        groups.append(
+            {
+                "name": GROUP_NAMES.get(group, group),
+                "spec": spec,
+                "categories": categories,
+                "days": sorted(group_days.get(group, ()), reverse=True),
+            }
+        )
+    return groups
+
+
 def category_list(request: HttpRequest, spec: str) -> HttpResponse:
+    if is_arxiv_id(spec):  # papers.cool's /arxiv/<id> opens the paper
+        return redirect("paper", arxiv_id=normalize_arxiv_id(spec), permanent=True)
     try:
         parsed = ListSpec.parse(spec)
     except UnknownCategory as exc:
@@ -96,6 +143,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
             "previous": previous,
             "following": following,
             "categories": Category.objects.filter(code__in=parsed.codes),
+            "archives": [(a, GROUP_NAMES.get(a) or CATEGORIES.get(a, a)) for a in parsed.archives],
             **entries_context(request, papers, keywords),
         },
     )
@@ -110,8 +158,13 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         Paper.objects.select_related("primary_category").prefetch_related("versions"),
         arxiv_id=canonical,
     )
+    if canonical != arxiv_id:  # arXiv:2605.28495, 2605.28495v2: one address per paper
+        return redirect(paper, permanent=True)
     from papers.enrichment import related
+    from papers.library.models import Mark
 
+    if request.user.is_authenticated:  # opening a paper marks it read
+        Mark.objects.get_or_create(user=request.user, paper=paper, kind=Mark.Kind.READ)
     sections = [
         (
             "Similar in meaning",
@@ -124,11 +177,18 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             related.by_keywords(paper),
         ),
     ]
-    context = {
-        "paper": paper,
-        "related": [section for section in sections if section[2]],
-        **entries_context(request, [paper], full=True),
-    }
+    sections = [section for section in sections if section[2]]
+    also = [r.paper for _, _, items in sections for r in items]
+    context = {"paper": paper, **entries_context(request, [paper], full=True, also=also)}
+    builder = context["entry_builder"]
+    context["related"] = [
+        (
+            heading,
+            explained,
+            list(zip(items, builder.entries([r.paper for r in items]), strict=True)),
+        )
+        for heading, explained, items in sections
+    ]
     return render(request, "papers/paper.html", context)
 
 
@@ -197,6 +257,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
             SavedSearch.clean_query(query), SavedSearch.clean_categories(context["cat"])
         )
     return render(request, "papers/search.html", context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is a static SVG."""
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -171,6 +171,7 @@ def _search_result(row) -> SearchResult:
     return SearchResult(
         id=paper.arxiv_id,
         title=paper.title,
+        title_text=paper.title_text,
         authors=paper.author_names,
         categories=paper.category_codes,
         primary_category=paper.primary_category_id,
@@ -191,6 +192,7 @@ def _related(items) -> list[RelatedOut]:
         RelatedOut(
             id=r.paper.arxiv_id,
             title=r.paper.title,
+            title_text=r.paper.title_text,
             primary_category=r.paper.primary_category_id,
             announced=r.paper.announced,
             url=r.paper.get_absolute_url(),
@@ -305,14 +307,20 @@ def my_recommendations(request):
     return Recommendations(
         since=result.since,
         seeds=[
-            PaperRef(id=p.arxiv_id, title=p.title, url=p.get_absolute_url()) for p in result.seeds
+            PaperRef(
+                id=p.arxiv_id, title=p.title, title_text=p.title_text, url=p.get_absolute_url()
+            )
+            for p in result.seeds
         ],
         message=result.reason,
         results=[
             Recommendation(
                 paper=PaperOut.of(pick.paper),
                 score=pick.score,
-                because=[Because(id=p.arxiv_id, title=p.title, cosine=c) for p, c in pick.because],
+                because=[
+                    Because(id=p.arxiv_id, title=p.title, title_text=p.title_text, cosine=c)
+                    for p, c in pick.because
+                ],
                 shared_keywords=pick.shared,
             )
             for pick in result.picks

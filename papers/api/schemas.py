@@ -29,10 +29,14 @@ def tags_of(paper) -> list[Tag]:
     return [Tag(category=c, confidence=conf) for c, conf in paper.tags or []]
 
 
+TITLE_TEXT = "The title as plain text: LaTeX text macros and maths flattened"
+
+
 class PaperOut(Schema):
     id: str
     version: int
     title: str
+    title_text: str = Field(description=TITLE_TEXT)
     abstract: str
     authors: list[str]
     categories: list[str]
@@ -55,6 +59,7 @@ class PaperOut(Schema):
             id=paper.arxiv_id,
             version=paper.version,
             title=paper.title,
+            title_text=paper.title_text,
             abstract=paper.abstract,
             authors=paper.author_names,
             categories=paper.category_codes,
@@ -99,6 +104,7 @@ class Highlights(Schema):
 class SearchResult(Schema):
     id: str
     title: str
+    title_text: str = Field(description=TITLE_TEXT)
     authors: list[str]
     categories: list[str]
     primary_category: str
@@ -139,12 +145,14 @@ class SearchResponse(Schema):
 class PaperRef(Schema):
     id: str
     title: str
+    title_text: str = Field(description=TITLE_TEXT)
     url: str
 
 
 class RelatedOut(Schema):
     id: str
     title: str
+    title_text: str = Field(description=TITLE_TEXT)
     primary_category: str
     announced: dt.date | None
     url: str
@@ -162,6 +170,7 @@ class Related(Schema):
 class Because(Schema):
     id: str
     title: str
+    title_text: str = Field(description=TITLE_TEXT)
     cosine: float
 
 

@@ -87,6 +87,11 @@ def _save(run: TrainingRun, **fields) -> None:
     run.save_held(**fields)
 
 
+def _phase(name: str, done: int | None = None, total: int | None = None) -> dict:
+    """What a running training is doing, for the admin (TrainingRunAdmin.progress)."""
+    return {"phase": name, "done": done, "total": total}
+
+
 def _train(run: TrainingRun, progress: bool) -> None:
     pks = list(
         Paper.objects.order_by("-announced", "-pk").values_list("pk", flat=True)[
@@ -108,9 +113,13 @@ def _train(run: TrainingRun, progress: bool) -> None:
         batch = list(Paper.objects.filter(pk__in=pks[start : start + _EMBED_BATCH]).only(*_FIELDS))
         embedded += embed_missing(batch, encoder)
         bar.update(len(batch))
-        _save(run, n_papers=len(pks), n_embedded=embedded)
+        done = min(start + _EMBED_BATCH, len(pks))
+        _save(
+            run, n_papers=len(pks), n_embedded=embedded, stats=_phase("embedding", done, len(pks))
+        )
     bar.close()
     timings["embed_s"] = round(time.perf_counter() - started, 1)
+    _save(run, stats=_phase("fitting"))
 
     papers = list(Paper.objects.filter(pk__in=pks).order_by("pk").only(*_FIELDS))
     raw, found = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])

@@ -68,6 +68,11 @@ class KeywordFilter:
             return False
         return not (self._exclude and self._exclude.search(text))
 
+    @property
+    def highlights(self) -> bool:
+        """Whether mark() marks anything at all (else it only escapes)."""
+        return self._highlight is not None
+
     def mark(self, text: str) -> SafeString:
         """HTML-escaped text with <mark> around highlighted keywords, never inside math."""
         # Lists mark every title, abstract and key phrase: most have nothing to highlight. The

@@ -7,6 +7,10 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("reading-view", views.reading_view, name="reading_view"),
+    re_path(
+        r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/pdf$", views.open_pdf, name="open_pdf"
+    ),
     re_path(
         r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)/mark/(?P<kind>\w+)$",
         views.toggle_mark,

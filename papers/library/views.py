@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -21,15 +21,31 @@ from papers.bibtex import paper_bibtex
 from papers.entries import entries_context
 from papers.library.keywords import KeywordFilter, parse_keyword_list
 from papers.library.models import ApiToken, Mark, SavedSearch
+from papers.library.reader import READING_DEFAULTS, save_reading_preferences
 from papers.models import Paper
 from papers.views import bad_request, too_many_requests
 
 
 def _back(request: HttpRequest, default: str = "/") -> str:
     target = request.POST.get("next") or request.headers.get("referer") or default
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    return _safe(request, target, default)
+
+
+def _safe(request: HttpRequest, target: str, default: str = "/") -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return default
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        required=False, help_text="Optional; needed only to reset a forgotten password."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
 
 
 @ratelimit.limited(
@@ -38,16 +54,54 @@ def _back(request: HttpRequest, default: str = "/") -> str:
     when=lambda request: request.method == "POST",
 )
 def signup(request: HttpRequest) -> HttpResponse:
-    form = UserCreationForm(request.POST or None)
+    """A new account, signed in at once and sent back to the page it started from."""
+    next_url = _safe(request, request.POST.get("next") or request.GET.get("next", ""), "")
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
-        return redirect(_back(request))
-    return render(request, "registration/signup.html", {"form": form})
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request, f"Welcome, {user.username}: your account is ready and you are signed in."
+        )
+        return redirect(next_url or "home")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def reading_view(request: HttpRequest) -> HttpResponse:
+    """Remember how lists are shown (abstracts folded, read papers hidden), for visitors too."""
+    changes = {}
+    for key in READING_DEFAULTS:
+        value = request.POST.get(key)
+        if value is not None:
+            if value not in ("0", "1"):
+                return bad_request(request, f"{key}: expected 0 or 1, got {value!r}")
+            changes[key] = value == "1"
+    preferences = save_reading_preferences(request, **changes)
+    if request.headers.get("accept") == "application/json":
+        return JsonResponse(preferences)
+    return redirect(_back(request))
+
+
+def open_pdf(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """The paper's PDF on arXiv; on the way, the signed-in reader's read mark."""
+    try:
+        paper = get_object_or_404(Paper, arxiv_id=normalize_arxiv_id(arxiv_id))
+    except InvalidArxivId as exc:
+        raise Http404(str(exc)) from exc
+    if request.user.is_authenticated:
+        Mark.objects.get_or_create(user=request.user, paper=paper, kind=Mark.Kind.READ)
+    return redirect(paper.pdf_url)
 
 
 class LoginView(auth_views.LoginView):
-    """Django's log-in, with attempts limited per address and failures per username."""
+    """Django's log-in, with attempts limited per address and failures per username, back
+    where the reader came from with a word that it worked."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Signed in as {form.get_user().username}.")
+        return response
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         username = request.POST.get("username", "").strip().lower()[:150]

@@ -1,10 +1,13 @@
 from django import template
 
 from papers.entries import author_url, category_url
+from papers.texmacros import highlighted_html
 
 register = template.Library()
 register.filter("author_url", author_url)
 register.filter("category_url", category_url)
+# Search highlights with their LaTeX text macros rendered (papers.texmacros).
+register.filter("highlighted_html", highlighted_html, is_safe=True)
 
 
 @register.filter

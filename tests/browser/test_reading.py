@@ -46,7 +46,7 @@ def test_a_visitor_searches_opens_a_paper_and_sees_rendered_math(page, live_serv
     page.locator("article.paper h2 a").first.click()
     page.wait_for_selector(".abstract .katex")
     assert page.url.endswith("/paper/2605.00401")
-    assert "$" not in page.locator(".abstract p").inner_text()
+    assert "$" not in page.locator(".abstract").inner_text()
 
 
 def test_a_visitor_opens_a_paper_and_sees_rendered_math(page, live_server, papers):
@@ -54,7 +54,7 @@ def test_a_visitor_opens_a_paper_and_sees_rendered_math(page, live_server, paper
     page.get_by_role("link", name="Scaling laws").click()
     page.wait_for_selector(".abstract .katex")
     assert page.locator(".abstract .katex").count() == 1
-    assert "$" not in page.locator(".abstract p").inner_text()
+    assert "$" not in page.locator(".abstract").inner_text()
 
 
 def test_a_reader_signs_up_stars_a_paper_and_finds_it_in_the_library(page, live_server, papers):

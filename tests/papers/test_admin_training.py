@@ -47,3 +47,27 @@ def test_staff_without_superuser_rights_cannot_start_training(client):
 
 def test_training_cannot_be_started_with_a_get(admin_client):
     assert admin_client.get("/admin/papers/trainingrun/start/").status_code == 403
+
+
+def test_training_runs_show_their_phase_then_the_enrichment_they_started(admin_client, monkeypatch):
+    from types import SimpleNamespace
+
+    from papers.enrichment import artifacts
+    from papers.ingest.upsert import upsert_records
+    from tests.papers.factories import record
+
+    upsert_records([record(), record()])
+    running = TrainingRun.objects.create(
+        status=TrainingRun.Status.RUNNING, stats={"phase": "embedding", "done": 512, "total": 3741}
+    )
+    html = admin_client.get("/admin/papers/trainingrun/").content.decode()
+    assert "embedding 512/3,741" in html
+    TrainingRun.objects.filter(pk=running.pk).update(stats={"phase": "fitting"})
+    assert "fitting" in admin_client.get("/admin/papers/trainingrun/").content.decode()
+
+    TrainingRun.objects.filter(pk=running.pk).update(
+        status=TrainingRun.Status.SUCCEEDED, version="v7"
+    )
+    monkeypatch.setattr(artifacts, "current_artifacts", lambda: SimpleNamespace(version="v7"))
+    html = admin_client.get("/admin/papers/trainingrun/").content.decode()
+    assert "enriching 0/2" in html

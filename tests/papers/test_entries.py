@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import User
@@ -56,8 +57,9 @@ def papers():
 
 
 def _article(page: str, arxiv_id: str) -> str:
-    start = page.index(f'<article class="paper" id="{arxiv_id}">')
-    return page[start : page.index("</article>", start)]
+    match = re.search(rf'<article class="paper[^"]*" id="{re.escape(arxiv_id)}"', page)
+    assert match, f"no entry for {arxiv_id}"
+    return page[match.start() : page.index("</article>", match.start())]
 
 
 @pytest.mark.parametrize("url", ["/arxiv/cs.CL", "/author/ada%20lovelace", f"/paper/{ENRICHED}"])
@@ -148,13 +150,24 @@ def test_the_star_forms_on_a_list_carry_a_working_csrf_token(papers):
     assert Mark.objects.filter(paper__arxiv_id=ENRICHED, kind="star").count() == 1
 
 
-def test_search_pages_set_no_csrf_cookie_for_visitors(client, papers):
+def test_a_visitor_pressing_star_on_search_results_is_sent_to_log_in_and_back(client, papers):
     get_search_backend().rebuild()
-    response = client.get("/search?q=whitening")
-    assert b"Whitening" in response.content and "csrftoken" not in response.cookies
+    entry = _article(client.get("/search?q=whitening").content.decode(), ENRICHED)
+    action = re.search(r'formaction="([^"]+/mark/star)"', entry)[1]
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', entry)[1]
+    response = client.post(
+        action, {"csrfmiddlewaretoken": csrf, "next": f"/search?q=whitening#{ENRICHED}"}
+    )
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=" + quote(f"/search?q=whitening#{ENRICHED}")
+    assert not Mark.objects.exists()
 
 
-def test_the_paper_page_opens_the_abstract_and_lists_leave_it_folded(client, papers):
-    assert '<details class="abstract" open>' in client.get(f"/paper/{PLAIN}").content.decode()
-    assert '<details class="abstract">' in client.get("/arxiv/cs.CL").content.decode()
-    assert b'class="abstract" open' not in client.get("/arxiv/cs.CL").content
+def test_abstracts_show_on_lists_unless_the_reader_folds_them(client, papers):
+    assert "folded" not in _article(client.get(f"/paper/{PLAIN}").content.decode(), PLAIN)
+    assert "folded" not in _article(client.get("/arxiv/cs.CL").content.decode(), PLAIN)
+    response = client.post("/reading-view", {"compact": "1", "next": "/arxiv/cs.CL"})
+    assert response.status_code == 302 and response.url == "/arxiv/cs.CL"
+    assert "folded" in _article(client.get("/arxiv/cs.CL").content.decode(), PLAIN)
+    # The paper page always shows its abstract.
+    assert "folded" not in _article(client.get(f"/paper/{PLAIN}").content.decode(), PLAIN)
