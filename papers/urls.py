@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^paper/(?P<arxiv_id>[\w.\-]+(?:/\d+)?(?:v\d+)?)$", views.paper_detail, name="paper"),
     path("author/<path:key>", views.author_detail, name="author"),
     path("", include("papers.library.urls")),
+    path("", include("papers.readers.urls")),
     path("api/v1/", api.urls),
     path("api/query", arxiv_compat.query, name="arxiv_query"),
     path("admin/", admin.site.urls),

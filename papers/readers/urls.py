@@ -1,0 +1,7 @@
+from django.urls import path
+
+from papers.readers import views
+
+urlpatterns = [
+    path("popular", views.popular, name="popular"),
+]
