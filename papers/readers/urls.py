@@ -4,4 +4,5 @@ from papers.readers import views
 
 urlpatterns = [
     path("popular", views.popular, name="popular"),
+    path("library/import", views.import_library, name="import_library"),
 ]

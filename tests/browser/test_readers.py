@@ -44,3 +44,39 @@ def test_a_visitor_finds_the_papers_others_visit_under_popular(page, live_server
     ]
     page.get_by_role("link", name="Today").click()
     assert titles.all_inner_texts() == ["Older but visited"]
+
+
+def _log_in(page, live_server, name="ada"):
+    from django.contrib.auth.models import User
+
+    User.objects.create_user(name, password="correct-horse-battery-9")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", "correct-horse-battery-9")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_a_reader_imports_a_bibtex_library_and_sees_what_matched(page, live_server, papers):
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/library")
+    page.get_by_role("link", name="import").click()
+    broken = {"name": "broken.bib", "mimeType": "text/plain", "buffer": b"@article{x, title={oops"}
+    page.set_input_files("input[name=file]", files=[broken])
+    page.get_by_role("button", name="Import").click()
+    assert (
+        "Nothing was imported: no entry could be read (line 1"
+        in page.get_by_role("alert").inner_text()
+    )
+    bib = (
+        b"@misc{a, title={Older but visited}, eprint={2605.00501}, archivePrefix={arXiv}}\n"
+        b"@misc{b, title={Someone else's paper}, eprint={2605.99999}, archivePrefix={arXiv}}\n"
+    )
+    page.set_input_files(
+        "input[name=file]", files=[{"name": "mine.bib", "mimeType": "text/plain", "buffer": bib}]
+    )
+    page.get_by_role("button", name="Import").click()
+    assert page.locator("ul.matched li a").all_inner_texts() == ["Older but visited"]
+    assert "arXiv:2605.99999 is not in this database" in page.locator("ul.unmatched").inner_text()
+    page.get_by_role("link", name="See what For you picks now").click()
+    assert page.locator("ul.seeds li").all_inner_texts() == ["Older but visited"]
