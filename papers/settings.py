@@ -225,6 +225,8 @@ POPULARITY_KEEP_DAYS = 90
 LIBRARY_IMPORT_FETCH_FROM_ARXIV = env.bool("LIBRARY_IMPORT_FETCH_FROM_ARXIV", default=False)
 LIBRARY_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 LIBRARY_IMPORT_MAX_ITEMS = 5000
+# Links in emails start with this (the site's public address).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Digests: For you picks per email; unsubscribe links stay valid this long.
 DIGEST_PICKS = 10
 DIGEST_SEARCH_PAPERS = 10

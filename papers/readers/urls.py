@@ -5,4 +5,6 @@ from papers.readers import views
 urlpatterns = [
     path("popular", views.popular, name="popular"),
     path("library/import", views.import_library, name="import_library"),
+    path("account/digest", views.digest_settings, name="digest_settings"),
+    path("digest/unsubscribe/<str:token>", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]

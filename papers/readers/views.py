@@ -1,13 +1,17 @@
 """Pages of the readers' features: popular papers, digests, library import, For you controls."""
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 
 from papers.entries import entries_context
-from papers.readers import library_import, popularity
+from papers.readers import digests, library_import, popularity
 from papers.readers.library_import import LibraryFileError
+from papers.readers.models import DigestSubscription
 from papers.views import bad_request
 
 
@@ -53,3 +57,53 @@ def import_library(request: HttpRequest) -> HttpResponse:
         return render(request, "readers/import.html", context, status=400)
     context["report"] = report
     return render(request, "readers/import.html", context)
+
+
+class DigestForm(forms.Form):
+    frequency = forms.ChoiceField(
+        choices=DigestSubscription.Frequency.choices, widget=forms.RadioSelect
+    )
+    email = forms.EmailField(required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("frequency", "off") != "off" and not data.get("email"):
+            raise forms.ValidationError("a digest needs an email address to go to")
+        return data
+
+
+@login_required
+def digest_settings(request: HttpRequest) -> HttpResponse:
+    """Opt in to (or out of) the daily or weekly email digest."""
+    sub, _ = DigestSubscription.objects.get_or_create(user=request.user)
+    initial = {"frequency": sub.frequency, "email": request.user.email}
+    form = DigestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        sub.frequency = form.cleaned_data["frequency"]
+        sub.save(update_fields=["frequency", "changed"])
+        if form.cleaned_data["email"] != request.user.email:
+            request.user.email = form.cleaned_data["email"]
+            request.user.save(update_fields=["email"])
+        if sub.frequency == DigestSubscription.Frequency.OFF:
+            messages.success(request, "No digest emails will be sent.")
+        else:
+            messages.success(request, f"A {sub.frequency} digest will go to {request.user.email}.")
+        return redirect("digest_settings")
+    status = 400 if form.errors else 200
+    return render(
+        request, "readers/digest_settings.html", {"form": form, "sub": sub}, status=status
+    )
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST here (RFC 8058 one-click)
+def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click from the email turns the digest off, without logging in."""
+    try:
+        user = digests.user_for_token(token)
+    except digests.BadUnsubscribeLink as exc:
+        context = {"error": str(exc)}
+        return render(request, "readers/unsubscribed.html", context, status=400)
+    DigestSubscription.objects.update_or_create(
+        user=user, defaults={"frequency": DigestSubscription.Frequency.OFF}
+    )
+    return render(request, "readers/unsubscribed.html", {"unsubscribed": user})

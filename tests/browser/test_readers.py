@@ -80,3 +80,44 @@ def test_a_reader_imports_a_bibtex_library_and_sees_what_matched(page, live_serv
     assert "arXiv:2605.99999 is not in this database" in page.locator("ul.unmatched").inner_text()
     page.get_by_role("link", name="See what For you picks now").click()
     assert page.locator("ul.seeds li").all_inner_texts() == ["Older but visited"]
+
+
+def test_a_reader_opts_in_to_a_digest_and_unsubscribes_from_the_email(
+    page, browser, live_server, papers, settings, mailoutbox, monkeypatch
+):
+    import re
+    import time
+
+    from django.contrib.auth.models import User
+
+    from papers.library.models import SavedSearch
+    from papers.readers.digests import send_due_digests, unsubscribe_token
+    from search.backends.base import get_search_backend
+
+    settings.SITE_URL = live_server.url
+    get_search_backend().rebuild()
+    _log_in(page, live_server)
+    SavedSearch.objects.create(user=User.objects.get(), name="visited", query="visited")
+    page.goto(f"{live_server.url}/account")
+    page.get_by_role("link", name="Email digest").click()
+    page.get_by_label("Daily").check()
+    page.get_by_role("button", name="Save").click()
+    assert "a digest needs an email address" in page.get_by_role("alert").inner_text()
+    page.fill("#id_email", "ada@example.org")
+    page.get_by_role("button", name="Save").click()
+    assert "A daily digest will go to ada@example.org." in page.locator(".messages").inner_text()
+    assert send_due_digests()["sent"] == 1
+    (message,) = mailoutbox
+    assert "Older but visited" in message.body
+    link = re.search(r"http://\S+/digest/unsubscribe/\S+", message.body)[0]
+    stranger = browser.new_context().new_page()  # not logged in
+    stranger.goto(link)
+    assert "You are unsubscribed" in stranger.locator("main").inner_text()
+    stranger.context.close()
+    assert send_due_digests()["sent"] == 0
+    long_ago = time.time() - 61 * 86400
+    monkeypatch.setattr(time, "time", lambda: long_ago)
+    expired = unsubscribe_token(User.objects.get())
+    monkeypatch.undo()
+    page.goto(f"{live_server.url}/digest/unsubscribe/{expired}")
+    assert "This unsubscribe link has expired" in page.get_by_role("alert").inner_text()
