@@ -7,11 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
+from papers.arxiv_ids import InvalidArxivId, normalize_arxiv_id
 from papers.entries import entries_context
+from papers.library.models import Mark
+from papers.models import Paper
 from papers.readers import digests, library_import, popularity
 from papers.readers.library_import import LibraryFileError
-from papers.readers.models import DigestSubscription
+from papers.readers.models import DigestSubscription, MutedSeed
 from papers.views import bad_request
 
 
@@ -107,3 +111,31 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         user=user, defaults={"frequency": DigestSubscription.Frequency.OFF}
     )
     return render(request, "readers/unsubscribed.html", {"unsubscribed": user})
+
+
+@login_required
+@require_POST
+def for_you_mute(request: HttpRequest) -> HttpResponse:
+    """Stop (or start again) learning from one starred paper; the star stays."""
+    try:
+        paper = Paper.objects.get(arxiv_id=normalize_arxiv_id(request.POST.get("paper", "")))
+    except (InvalidArxivId, Paper.DoesNotExist):
+        return bad_request(request, f"paper: no such paper {request.POST.get('paper', '')!r}")
+    mute, created = MutedSeed.objects.get_or_create(user=request.user, paper=paper)
+    if created:
+        messages.success(request, f"For you no longer learns from “{paper.title}”.")
+    else:
+        mute.delete()
+        messages.success(request, f"For you learns from “{paper.title}” again.")
+    return redirect("for_you")
+
+
+@login_required
+@require_POST
+def for_you_reset(request: HttpRequest) -> HttpResponse:
+    """Forget every not-interested mark."""
+    deleted, _ = Mark.objects.filter(user=request.user, kind=Mark.Kind.NOT_INTERESTED).delete()
+    messages.success(
+        request, f"Cleared {deleted} not-interested mark{'s' if deleted != 1 else ''}."
+    )
+    return redirect("for_you")
