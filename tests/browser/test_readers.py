@@ -121,3 +121,30 @@ def test_a_reader_opts_in_to_a_digest_and_unsubscribes_from_the_email(
     monkeypatch.undo()
     page.goto(f"{live_server.url}/digest/unsubscribe/{expired}")
     assert "This unsubscribe link has expired" in page.get_by_role("alert").inner_text()
+
+
+@pytest.mark.slow
+def test_a_reader_sees_what_for_you_learnt_mutes_a_star_and_resets_marks(
+    page, live_server, enriched
+):
+    from django.contrib.auth.models import User
+
+    from papers.library.models import Mark
+
+    _log_in(page, live_server, "grace")
+    user = User.objects.get()
+    for paper in enriched.filter(primary_category="cs.CV").order_by("pk")[:3]:
+        Mark.objects.create(user=user, paper=paper, kind=Mark.Kind.STAR)
+    page.goto(f"{live_server.url}/for-you")
+    learnt = page.locator("section.learnt")
+    assert "You like papers about:" in learnt.inner_text()
+    page.locator(".pick .not-interested button").first.click()
+    page.locator(".pick .not-interested button").first.click()
+    strongest = page.locator("ul.strongest li a").first.inner_text()
+    page.locator("ul.strongest li").first.get_by_role("button").click()
+    assert "no longer learns from" in page.locator(".messages").inner_text()
+    assert page.locator("ul.muted-seeds li a").all_inner_texts() == [strongest]
+    assert strongest not in page.locator("ul.seeds").inner_text()
+    page.get_by_role("button", name="Reset 2 not-interested marks").click()
+    assert "Cleared 2 not-interested marks." in page.locator(".messages").inner_text()
+    assert Mark.objects.filter(user=user, kind=Mark.Kind.NOT_INTERESTED).count() == 0
