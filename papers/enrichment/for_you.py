@@ -45,7 +45,7 @@ class Pick:
 class Learnt:
     """What the model learnt, in the reader's terms."""
 
-    liked: list[str] = field(default_factory=list)  # key phrases of stars, recent ones first
+    liked: list[str] = field(default_factory=list)  # key phrases of stars, weighted by recency
     disliked: list[str] = field(default_factory=list)  # of not-interested papers, not of stars
     # The stars weighing most: (paper, recency weight, how many picks they explain)
     strongest: list[tuple[Paper, float, int]] = field(default_factory=list)
