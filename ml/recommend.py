@@ -44,8 +44,13 @@ class PaperRecommender:
         positive_ids: Sequence,
         negative_vectors: np.ndarray | None = None,
         background_vectors: np.ndarray | None = None,
+        positive_weights: np.ndarray | None = None,
     ) -> PaperRecommender:
-        """Learn coef_ and intercept_ from starred (positive) vs negative and background papers."""
+        """Learn coef_ and intercept_ from starred (positive) vs negative and background papers.
+
+        ``positive_weights`` (one per star, e.g. decaying with the star's age) say how much each
+        star counts relative to the others; the positives as a whole keep the same total weight.
+        """
         from sklearn.svm import LinearSVC
 
         pos = _matrix(positive_vectors)
@@ -60,9 +65,12 @@ class PaperRecommender:
             raise ValueError("recommendations need negative or background papers to contrast")
         X = np.vstack([pos, neg, bg])
         y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(bg))])
+        share = np.ones(len(pos)) if positive_weights is None else np.asarray(positive_weights, float)
+        if share.shape != (len(pos),) or (share < 0).any() or share.sum() <= 0:
+            raise ValueError("need one non-negative weight per positive vector, not all zero")
         weight = np.concatenate(
             [
-                np.full(len(pos), (len(neg) + len(bg)) / len(pos)),
+                share / share.sum() * (len(neg) + len(bg)),
                 np.ones(len(neg)),
                 np.full(len(bg), self.background_weight),
             ]

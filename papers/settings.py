@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "ninja",
     "papers",
     "papers.library",
+    "papers.readers",
     "search",
 ]
 
@@ -276,6 +277,31 @@ SEARCH_QUERY_VECTOR_CACHE = env.int("SEARCH_QUERY_VECTOR_CACHE", default=2048)
 RELATED_PAPERS = 8
 RECOMMENDATION_DAYS = env.int("RECOMMENDATION_DAYS", default=14)
 
+# --- Readers: popularity, digests, library import -----------------------------------------
+# Popularity = sum of weight * 0.5 ** (age in days / half-life) over stars, read marks, visits.
+POPULARITY_WEIGHTS = {"star": 5.0, "read": 3.0, "view": 1.0}
+POPULARITY_HALF_LIFE_DAYS = env.float("POPULARITY_HALF_LIFE_DAYS", default=3.0)
+# The "Popular" sort of lists and searches counts this many days back.
+POPULARITY_WINDOW_DAYS = 30
+# Each process writes the visits it counted at most this often (and when it exits).
+POPULARITY_FLUSH_SECONDS = env.float("POPULARITY_FLUSH_SECONDS", default=10.0)
+# The /popular rankings are kept in the shared cache this long (the periodic task refreshes).
+POPULARITY_CACHE_SECONDS = 10 * 60
+# Per-day visit rows older than this are deleted by the periodic task.
+POPULARITY_KEEP_DAYS = 90
+# Papers of an imported library missing here may be fetched from the arXiv API (queued runs).
+LIBRARY_IMPORT_FETCH_FROM_ARXIV = env.bool("LIBRARY_IMPORT_FETCH_FROM_ARXIV", default=False)
+LIBRARY_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+LIBRARY_IMPORT_MAX_ITEMS = 5000
+# Links in emails start with this (the site's public address).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Digests: For you picks per email; unsubscribe links stay valid this long.
+DIGEST_PICKS = 10
+DIGEST_SEARCH_PAPERS = 10
+DIGEST_UNSUBSCRIBE_MAX_AGE_DAYS = 60
+# For you: a star's weight halves every this many days (recently starred count more).
+RECOMMENDATION_STAR_HALF_LIFE_DAYS = env.float("RECOMMENDATION_STAR_HALF_LIFE_DAYS", default=90.0)
+
 CELERY_BEAT_SCHEDULE = {
     # Catches up on anything a crashed worker or a stopped web process left unenriched.
     "enrichment-maintenance": {
@@ -292,6 +318,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "search.tasks.reconcile_index",
         "schedule": SEARCH_RECONCILE_EVERY_SECONDS,
     },
+    "popularity-refresh": {
+        "task": "papers.readers.tasks.refresh_popularity",
+        "schedule": 5 * 60,
+    },
+    # Hourly: each reader's daily (or weekly) digest goes out in the first run of its period.
+    "email-digests": {"task": "papers.readers.tasks.send_digests", "schedule": 60 * 60},
 }
 
 # --- Product data -------------------------------------------------------------------------

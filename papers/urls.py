@@ -25,6 +25,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("author/<path:key>", views.author_detail, name="author"),
     path("", include("papers.library.urls")),
+    path("", include("papers.readers.urls")),
     path("api/v1/", api.urls),
     path("api/query", arxiv_compat.query, name="arxiv_query"),
     path("admin/", admin.site.urls),

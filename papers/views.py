@@ -27,6 +27,7 @@ from papers.taxonomy import CATEGORIES, GROUPS, group_of
 GROUP_NAMES = {**GROUPS, "legacy": "Older archives"}
 
 LIST_PAGE_LIMIT = 500
+LIST_SORTS = ("newest", "popular")
 
 
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -44,6 +45,26 @@ def too_many_requests(request: HttpRequest, verdict: ratelimit.Verdict, what: st
 
 
 HOME_DAYS = 7  # recent announcement days linked from the home page
+
+
+class BadListSort(ValueError):
+    """A list's `sort` parameter that is not one of LIST_SORTS."""
+
+
+def list_sort(request: HttpRequest) -> str:
+    """The list order asked for (`?sort=newest|popular`); BadListSort names the choices."""
+    sort = request.GET.get("sort") or "newest"
+    if sort not in LIST_SORTS:
+        raise BadListSort(f"sort: one of {', '.join(LIST_SORTS)} (not {sort!r})")
+    return sort
+
+
+def sorted_as_asked(papers: list[Paper], sort: str) -> list[Paper]:
+    if sort == "popular":
+        from papers.readers.popularity import sort_popular
+
+        return sort_popular(papers)
+    return papers
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -114,6 +135,10 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
         raise Http404(f"Unknown category: {exc}") from exc
     except BadListSpec as exc:
         return bad_request(request, str(exc))
+    try:
+        sort = list_sort(request)
+    except BadListSort as exc:
+        return bad_request(request, str(exc))
     day = None
     if date_text := request.GET.get("date"):
         try:
@@ -131,6 +156,7 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
         if keywords.active and request.GET.get("filter") != "off":
             kept = [p for p in papers if keywords.keeps(p.title, p.abstract)]
             papers, hidden = kept, len(papers) - len(kept)
+        papers = sorted_as_asked(papers, sort)
         previous, following = neighbours(parsed, day)
     return render(
         request,
@@ -138,6 +164,8 @@ def category_list(request: HttpRequest, spec: str) -> HttpResponse:
         {
             "spec": parsed,
             "day": day,
+            "sort": sort,
+            "keep": f"date={day.isoformat()}&" if day else "",
             "papers": papers,
             "hidden": hidden,
             "previous": previous,
@@ -162,6 +190,10 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return redirect(paper, permanent=True)
     from papers.enrichment import related
     from papers.library.models import Mark
+    from papers.readers.popularity import record_view
+
+    if request.method == "GET":
+        record_view(paper)
 
     if request.user.is_authenticated:  # opening a paper marks it read
         Mark.objects.get_or_create(user=request.user, paper=paper, kind=Mark.Kind.READ)
@@ -194,9 +226,13 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
 def author_detail(request: HttpRequest, key: str) -> HttpResponse:
     author = get_object_or_404(Author, key=key)
+    try:
+        sort = list_sort(request)
+    except BadListSort as exc:
+        return bad_request(request, str(exc))
     by_date = author.papers.only(*ENTRY_FIELDS).order_by("-announced", "-arxiv_id")
-    papers = list(by_date[:LIST_PAGE_LIMIT])
-    context = {"author": author, "papers": papers, **entries_context(request, papers)}
+    papers = sorted_as_asked(list(by_date[:LIST_PAGE_LIMIT]), sort)
+    context = {"author": author, "papers": papers, "sort": sort, **entries_context(request, papers)}
     return render(request, "papers/author.html", context)
 
 

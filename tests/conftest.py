@@ -43,6 +43,15 @@ def fresh_cache(data_dir):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_view_counter(monkeypatch):
+    """Paper-page visits counted in one test are never written during another."""
+    from papers.readers import popularity
+
+    monkeypatch.setattr(popularity, "views", popularity.ViewCounter())
+    return popularity.views
+
+
 @pytest.fixture(autouse=True, scope="session")
 def eager_celery():
     celery_app.conf.task_always_eager = True

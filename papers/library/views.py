@@ -23,7 +23,7 @@ from papers.library.keywords import KeywordFilter, parse_keyword_list
 from papers.library.models import ApiToken, Mark, SavedSearch
 from papers.library.reader import READING_DEFAULTS, save_reading_preferences
 from papers.models import Paper
-from papers.views import bad_request, too_many_requests
+from papers.views import BadListSort, bad_request, list_sort, sorted_as_asked, too_many_requests
 
 
 def _back(request: HttpRequest, default: str = "/") -> str:
@@ -159,10 +159,13 @@ def _starred(request: HttpRequest):
 
 @login_required
 def library(request: HttpRequest) -> HttpResponse:
-    papers = list(_starred(request))
-    return render(
-        request, "library/library.html", {"papers": papers, **entries_context(request, papers)}
-    )
+    try:
+        sort = list_sort(request)
+    except BadListSort as exc:
+        return bad_request(request, str(exc))
+    papers = sorted_as_asked(list(_starred(request)), sort)
+    context = {"papers": papers, "sort": sort, **entries_context(request, papers)}
+    return render(request, "library/library.html", context)
 
 
 @login_required

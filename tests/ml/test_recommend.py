@@ -58,3 +58,20 @@ def test_it_needs_stars_and_something_to_contrast(clusters):
         PaperRecommender().fit(np.zeros((0, 16)), [], clusters(1, 3))
     with pytest.raises(ValueError):
         PaperRecommender().fit(clusters(0, 2), ["a", "b"])
+
+
+def test_heavier_stars_pull_the_ranking_toward_them(clusters):
+    starred = np.vstack([clusters(0, 3), clusters(2, 3)])
+    ids = ["a0", "a1", "a2", "b0", "b1", "b2"]
+    background = clusters(1, 40)
+    near_a, near_b = clusters(0, 10), clusters(2, 10)
+
+    def lead_of_a(weights):
+        model = PaperRecommender().fit(starred, ids, None, background, positive_weights=weights)
+        return model.decision_function(near_a).mean() - model.decision_function(near_b).mean()
+
+    unweighted = lead_of_a(None)
+    assert lead_of_a([1, 1, 1, 0.1, 0.1, 0.1]) > unweighted + 0.1
+    assert lead_of_a([0.1, 0.1, 0.1, 1, 1, 1]) < unweighted - 0.1
+    with pytest.raises(ValueError):
+        lead_of_a([1, 1])
