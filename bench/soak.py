@@ -208,7 +208,7 @@ def main() -> None:
             "papers",
             "worker",
             "--concurrency",
-            "1",
+            str(args.worker_concurrency),
             "--loglevel",
             "INFO",
         ],
