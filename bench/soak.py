@@ -156,6 +156,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-concurrency", type=int, default=2, help="Celery pool processes (compose: 2)"
+    )
     parser.add_argument("--initial", type=int, default=1500, help="papers before the soak")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/coolpapers-soak"))
     parser.add_argument("--drain-timeout", type=float, default=600)
@@ -205,7 +208,7 @@ def main() -> None:
             "papers",
             "worker",
             "--concurrency",
-            "1",
+            str(args.worker_concurrency),
             "--loglevel",
             "INFO",
         ],

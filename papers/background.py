@@ -110,11 +110,13 @@ _ENRICHMENT_KEY = "background:enriched-count"
 
 
 def _recover_enrichment() -> int:
-    """Queue pending enrichment again when none was done since the previous check.
+    """Queue pending enrichment again when none was done for a while.
 
     Progress is the number of papers carrying the current enrichment: ingestion adds pending
-    papers but never enriched ones. While an ingestion or training run is active the worker may
-    simply be busy with it, so nothing is queued then.
+    papers but never enriched ones. Stalled means no progress for ENRICHMENT_STALLED_AFTER
+    (a batch on a busy machine can take minutes); while an ingestion or training run is active
+    the worker may simply be busy with it, so nothing is queued then. A batch queued twice is
+    harmless: enrichment skips papers already done.
     """
     from papers.enrichment.artifacts import current_artifacts
     from papers.enrichment.enrich import pending
@@ -125,14 +127,18 @@ def _recover_enrichment() -> int:
         return 0
     left = pending(artifacts.version).count()
     done = Paper.objects.filter(enriched_version=artifacts.version).count()
-    previous = cache.get(_ENRICHMENT_KEY)
-    cache.set(_ENRICHMENT_KEY, done, timeout=None)
-    if left == 0 or previous is None or done > previous or _active_runs():
+    now = timezone.now().timestamp()
+    seen = cache.get(_ENRICHMENT_KEY)
+    if seen is None or seen["done"] != done or left == 0:
+        cache.set(_ENRICHMENT_KEY, {"done": done, "since": now}, timeout=None)
         return 0
-    # Stalled: one checker queues the pending batches again, at most once per stale period.
-    quiet = max(settings.RECOVERY_INTERVAL_SECONDS, settings.INGEST_STALE_AFTER_SECONDS)
+    quiet = max(settings.INGEST_STALE_AFTER_SECONDS, 5 * settings.RECOVERY_INTERVAL_SECONDS)
+    if now - seen["since"] < quiet or _active_runs():
+        return 0
+    # Stalled: one checker queues the pending batches again, then waits as long again.
     if not cache.add(f"{_ENRICHMENT_KEY}:queued", 1, timeout=quiet):
         return 0
+    cache.set(_ENRICHMENT_KEY, {"done": done, "since": now}, timeout=None)
     enrich_pending.delay()
     return left
 

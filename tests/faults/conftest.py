@@ -34,7 +34,7 @@ FAST_RECOVERY = {
 }
 
 
-def wait_for(what: str, check, timeout: float = 240, every: float = 0.1):
+def wait_for(what: str, check, timeout: float = 600, every: float = 0.1):
     """Poll `check()` until it returns something true; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

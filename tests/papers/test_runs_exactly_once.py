@@ -174,3 +174,20 @@ def test_a_run_with_few_failures_succeeds_quietly(monkeypatch):
     monkeypatch.setattr(runs, "_batches", _failing_batches(3, 10))
     run = execute_run(start_run("snapshot", {"path": SNAPSHOT}).pk)
     assert (run.status, run.error, run.mostly_failed) == ("succeeded", "", False)
+
+
+@pytest.mark.slow
+def test_stalled_enrichment_is_queued_again_but_progressing_enrichment_is_not(models, settings):
+    from papers.enrichment.artifacts import current_artifacts
+    from tests.conftest import load_sample
+
+    load_sample(40)  # committed without running the on-commit enrichment: its tasks were lost
+    version = current_artifacts().version
+    assert Paper.objects.exclude(enriched_version=version).count() == 40
+    settings.INGEST_STALE_AFTER_SECONDS = 3600
+    assert background._recover_enrichment() == 0  # first look
+    assert background._recover_enrichment() == 0  # no progress, but not for long yet
+    settings.INGEST_STALE_AFTER_SECONDS = 0
+    settings.RECOVERY_INTERVAL_SECONDS = 0
+    assert background._recover_enrichment() == 40  # stalled: queued again (eager here)
+    assert Paper.objects.exclude(enriched_version=version).count() == 0
