@@ -65,7 +65,9 @@ class PaperRecommender:
             raise ValueError("recommendations need negative or background papers to contrast")
         X = np.vstack([pos, neg, bg])
         y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(bg))])
-        share = np.ones(len(pos)) if positive_weights is None else np.asarray(positive_weights, float)
+        share = (
+            np.ones(len(pos)) if positive_weights is None else np.asarray(positive_weights, float)
+        )
         if share.shape != (len(pos),) or (share < 0).any() or share.sum() <= 0:
             raise ValueError("need one non-negative weight per positive vector, not all zero")
         weight = np.concatenate(

@@ -69,6 +69,12 @@ def parse_date(text: str | None, name: str) -> dt.date | None:
         raise BadSearchRequest(f"{name}: not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
+# "popular": the matching papers by readers' activity (papers.readers.popularity), newest first
+# among equals; the newest SEARCH_POPULAR_DEPTH matches are ranked so.
+POPULAR = "popular"
+SORTS = (*(s.value for s in Sort), POPULAR)
+SEARCH_POPULAR_DEPTH = 1000
+
 WARMING_UP_NOTICE = (
     "Ranking by meaning is still starting up; these results are ranked by their words only."
 )
@@ -93,7 +99,7 @@ def run_search(
     The search page, the JSON API, saved-search feeds, /api/query and bench/relevance.py all
     call this. What matches is every plain word (in title, abstract, author names or key
     phrases; stemmed; stop words aside) and every phrase, field and filter: `total` counts
-    those, and sorted by date only those are listed. Sorted by relevance, the ranking (hybrid:
+    those, and sorted by date (or by popularity) only those are listed. Sorted by relevance, the ranking (hybrid:
     search.hybrid, or BM25 with all-words papers first) may add papers holding some of the words
     or close in meaning; the rest of the all-words papers follow in BM25 order.
 
@@ -103,10 +109,10 @@ def run_search(
     Raises BadSearchRequest, search.backends.base.ResultWindowError (past the window) and
     SearchUnavailable (the engine is down); callers turn them into 400 / 503.
     """
-    try:
-        sort = Sort(sort)
-    except ValueError:
-        raise BadSearchRequest(f"sort: must be one of {', '.join(s.value for s in Sort)}") from None
+    if sort not in SORTS:
+        raise BadSearchRequest(f"sort: must be one of {', '.join(SORTS)}")
+    popular = sort == POPULAR
+    sort = Sort.NEWEST if popular else Sort(sort)
     if page < 1:
         raise BadSearchRequest("page: must be 1 or more")
     if not 1 <= page_size <= settings.SEARCH_MAX_PAGE_SIZE:
@@ -138,6 +144,9 @@ def run_search(
             by_words = backend.search(parsed, filters, sort)
             hits, available = by_words[start:stop], by_words.count()
             total = matching.count()
+    elif popular:
+        hits, total = _popular_page(matching, start, stop)
+        available = total
     else:
         hits = matching[start:stop]
         total = available = matching.count()
@@ -171,6 +180,18 @@ def run_search(
         reranked=isinstance(ranking, hybrid.Ranking),
         available=available,
     )
+
+
+def _popular_page(matching: SearchResults, start: int, stop: int) -> tuple[list[SearchHit], int]:
+    """Hits `start:stop` of the matching papers by popularity, and how many match."""
+    from papers.readers.popularity import popular_order
+
+    size = settings.SEARCH_MAX_PAGE_SIZE
+    newest: list[SearchHit] = []
+    for offset in range(0, min(matching.count(), SEARCH_POPULAR_DEPTH), size):
+        newest += matching[offset : offset + size]
+    by_id = {h.arxiv_id: h for h in newest}
+    return [by_id[a] for a in popular_order(list(by_id))[start:stop]], matching.count()
 
 
 def _hit(hit: SearchHit | Candidate, paper: Paper, highlighter: Highlighter) -> SearchHit:

@@ -123,7 +123,7 @@ class SearchParams(Schema):
     cross_lists: bool = Field(True, description="False: only papers whose primary category matches")
     date_from: IsoDate | None = None
     date_to: IsoDate | None = None
-    sort: Literal["relevance", "newest"] = "relevance"
+    sort: Literal["relevance", "newest", "popular"] = "relevance"
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(25, ge=1, le=100)
     rerank: bool = Field(True, description="Hybrid ranking (BM25 + vectors); false: BM25 only")

@@ -163,3 +163,18 @@ def test_hits_the_database_does_not_have_are_not_shown_counted_or_kept(indexed):
     assert page.total == 1 and ids(page) == ["2605.00103"]
     # The request repaired the index (tasks run eagerly in tests).
     assert get_search_backend().count("speculative decoding", match_all=True) == 1
+
+
+def test_popular_sort_lists_the_matching_papers_most_active_first(indexed, django_user_model):
+    from papers.library.models import Mark
+    from papers.models import Paper
+
+    readers = [
+        django_user_model.objects.create_user(f"r{i}", password="pw-123456789") for i in range(3)
+    ]
+    for user in readers:  # the oldest of the three memory papers is starred by everyone
+        Mark.objects.create(user=user, paper=Paper.objects.get(arxiv_id="2605.00101"), kind="star")
+    page = run_search("memory long", sort="popular")
+    assert ids(page)[0] == "2605.00101"
+    assert sorted(ids(page)) == ["2605.00101", "2605.00102", "2605.00107"]
+    assert page.total == 3
