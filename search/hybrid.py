@@ -30,7 +30,7 @@ from ml.fusion import fuse
 from papers.enrichment.artifacts import current_artifacts
 from papers.models import Paper
 from search.backends.base import Candidate, SearchBackend
-from search.dense import dense_index
+from search.dense import DenseIndexUnavailable, dense_index
 from search.query import ABSTRACT, ALL, KEYWORDS, TITLE, ParsedQuery, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Unranked(enum.Enum):
     """Why a query got no hybrid ranking."""
 
     NOT_APPLICABLE = "no models yet, or no content words to compare by meaning"
-    WARMING_UP = "the semantic ranker is still starting"
+    WARMING_UP = "the query encoder or the dense index is still being prepared"
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,12 @@ def rank(backend: SearchBackend, query: ParsedQuery, filters: SearchFilters) -> 
     query_vector = query_vectors.get(artifacts, text)
     if query_vector is None:
         return Unranked.WARMING_UP
+    try:
+        dense = dense_index(artifacts)
+    except DenseIndexUnavailable as exc:
+        log.warning("hybrid ranking skipped: %s", exc)
+        return Unranked.WARMING_UP
     lexical = backend.candidates(query, filters, limit=settings.SEARCH_LEXICAL_CANDIDATES)
-    dense = dense_index(artifacts)
     depth = settings.SEARCH_DENSE_CANDIDATES
     restricted = bool(query.required or query.exclude or filters.categories)
     restricted = restricted or bool(filters.date_from or filters.date_to or filters.arxiv_ids)
@@ -182,7 +186,8 @@ def rank(backend: SearchBackend, query: ParsedQuery, filters: SearchFilters) -> 
 
 
 def warm_up(every: float = 30.0) -> None:
-    """Keep the current models' query encoder loaded in this process, so no search waits.
+    """Keep the current models' query encoder loaded and their dense index mapped in this
+    process, so no search waits for either.
 
     Runs in a daemon thread of each web process: loads at start, and again when new models
     appear (the first ones are trained minutes after a fresh install starts serving).
@@ -191,4 +196,8 @@ def warm_up(every: float = 30.0) -> None:
         artifacts = current_artifacts()
         if artifacts is not None:
             query_vectors.wait(artifacts)
+            try:
+                dense_index(artifacts)  # mapped now, not in a search
+            except DenseIndexUnavailable as exc:
+                log.warning("dense index not ready yet: %s", exc)
         time.sleep(every)
