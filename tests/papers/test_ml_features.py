@@ -246,3 +246,16 @@ def test_the_recommendations_api_needs_a_token_and_explains_picks(client, enrich
     assert len(body["results"]) == 50 and len(body["seeds"]) == 3
     assert all(r["because"] for r in body["results"])
     assert body["message"] == ""
+
+
+def test_while_the_dense_index_is_prepared_search_ranks_by_words(enriched, monkeypatch):
+    from search import hybrid
+    from search.dense import DenseIndexUnavailable
+
+    def not_yet(artifacts, **kwargs):
+        raise DenseIndexUnavailable("another process is building it")
+
+    monkeypatch.setattr(hybrid, "dense_index", not_yet)
+    result = run_search("language models")
+    assert not result.reranked and result.rows
+    assert any("still starting up" in n for n in result.notices)
