@@ -98,7 +98,7 @@ def test_a_keyword_link_searches_for_papers_with_that_keyword(client, papers):
     get_search_backend().rebuild()
     response = client.get("/search?q=kw%3A%22contrastive%20loss%22")
     page = response.content.decode()
-    assert response.status_code == 200 and "1 result " in page
+    assert response.status_code == 200 and "1 paper matches all your words" in page
     assert f'id="{ENRICHED}"' in page and f'id="{PLAIN}"' not in page
     assert 'cs.LG <span class="confidence">92%</span>' in _article(page, ENRICHED)
 
