@@ -6,13 +6,20 @@ import gzip
 import json
 from pathlib import Path
 
-DEFAULT_ARXIV = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
-)
+
+def _shared_data() -> Path:
+    """../shared/data beside the checkout (or beside a parent of it, for git worktrees)."""
+    for parent in Path(__file__).resolve().parents[1:]:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+DEFAULT_ARXIV = _shared_data() / "arxiv" / "papers.jsonl.gz"
 TRAIN_LAST_MONTH = "2026-03"  # train on papers first seen up to this month, test on later ones
-# Embedding all 55k training papers takes about an hour on 2 shared cores; the embedding
+# Embedding all 55k training papers takes hours on 2 cores shared by several jobs; the embedding
 # features use the most recent ones.
-EMBED_TRAIN_RECENT = 12_000
+EMBED_TRAIN_RECENT = 8_000
 
 
 # arXiv's subsumed categories: the same category under two codes. The crawl switches from one

@@ -60,16 +60,22 @@ class ArtifactSet:
         """Identifies the vectors and models; store it with each paper's embedding."""
         return f"v{ARTIFACT_FORMAT}:{self.encoder_id}:{self.fit_id}"
 
+    # Where OpenVINO encoders keep their converted model (TextEncoder cache_dir); set by the
+    # app to a directory under DATA_DIR so no process converts the model twice. Not saved.
+    encoder_cache_dir: Path | None = None
+
     # ----------------------------------------------------------------------------- use
     def encoder(self) -> TextEncoder:
         """An encoder producing the vectors this set was fitted on (loaded lazily, cached)."""
         if not hasattr(self, "_encoder"):
             _, variant, seq = self.encoder_id.split("/")
-            if variant == "openvino" and not openvino_available():
-                # OpenVINO fp32 and torch fp32 agree to cosine 0.99999 (bench/enrich.py), so
-                # stored vectors stay comparable; bf16 is never a silent substitute.
+            if variant.startswith("openvino") and not openvino_available():
+                # Every variant a set is trained with keeps cosine >= MIN_COSINE to fp32 (or is
+                # fp32-exact), so stored vectors stay comparable with fp32 queries.
                 variant = "fp32"
-            self._encoder = TextEncoder(variant=variant, max_seq_length=int(seq[3:]))
+            self._encoder = TextEncoder(
+                variant=variant, max_seq_length=int(seq[3:]), cache_dir=self.encoder_cache_dir
+            )
         return self._encoder
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -4,6 +4,8 @@
 names the set in use. A new set is written completely, then CURRENT is swapped atomically, so
 readers never see half a set; the set it replaces is kept (a fallback and for comparison) and
 older ones are removed. Each process caches the loaded set and reloads when CURRENT changes.
+``DATA_DIR/models/encoders/`` keeps the converted OpenVINO encoder (ml.encoder.TextEncoder
+cache_dir), shared by every set and process.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ from ml.versioning import ArtifactError, ArtifactMissing
 
 log = logging.getLogger(__name__)
 _KEEP = 2  # the current set and the one before it
+_ENCODERS = "encoders"
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
 
 def models_dir() -> Path:
     return Path(settings.DATA_DIR) / "models"
+
+
+def encoder_cache_dir() -> Path:
+    """Where encoders keep converted models, so that no process converts one again."""
+    return models_dir() / _ENCODERS
 
 
 def _current_file() -> Path:
@@ -43,7 +51,11 @@ def install(artifacts: ArtifactSet) -> Path:
     tmp.write_text(name)
     os.replace(tmp, _current_file())
     sets = sorted(
-        (p for p in models_dir().iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
+        (
+            p
+            for p in models_dir().iterdir()
+            if p.is_dir() and not p.name.endswith(".tmp") and p.name != _ENCODERS
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -63,7 +75,9 @@ def load_current() -> ArtifactSet:
     key = f"{models_dir()}:{name}:{stat.st_mtime_ns}"
     with _lock:
         if _cache.get("key") != key:
-            _cache["artifacts"] = ArtifactSet.load(models_dir() / name)
+            artifacts = ArtifactSet.load(models_dir() / name)
+            artifacts.encoder_cache_dir = encoder_cache_dir()
+            _cache["artifacts"] = artifacts
             _cache["key"] = key
         return _cache["artifacts"]  # type: ignore[return-value]
 

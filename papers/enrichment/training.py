@@ -19,8 +19,15 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from ml.artifacts import train_artifacts
-from ml.encoder import TextEncoder, paper_text
-from papers.enrichment.artifacts import install
+from ml.encoder import (
+    EncoderUnavailable,
+    TextEncoder,
+    choose_variant,
+    measure_variants,
+    paper_text,
+    resolve_variant,
+)
+from papers.enrichment.artifacts import current_artifacts, encoder_cache_dir, install
 from papers.enrichment.enrich import embed_missing
 from papers.enrichment.vectors import VectorStore
 from papers.models import Paper, TrainingRun
@@ -96,9 +103,10 @@ def _train(run: TrainingRun, progress: bool) -> None:
             f"the database has {len(pks)}"
         )
     pks.sort()
-    encoder = TextEncoder(settings.ML_ENCODER, batch_size=settings.ML_ENCODE_BATCH_SIZE)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    encoder, choice = training_encoder(pks)
+    timings["choose_encoder_s"] = round(time.perf_counter() - started, 1)
     embedded = 0
     bar = tqdm(total=len(pks), desc="embedding", unit="paper", disable=not progress)
     for start in range(0, len(pks), _EMBED_BATCH):
@@ -118,6 +126,7 @@ def _train(run: TrainingRun, progress: bool) -> None:
         vectors=raw[found],
         encoder=encoder,
     )
+    artifacts.trained["encoder_choice"] = choice
     path = install(artifacts)
     timings.update(artifacts.trained.get("timings", {}))
     timings["total_s"] = round(time.perf_counter() - started, 1)
@@ -126,6 +135,43 @@ def _train(run: TrainingRun, progress: bool) -> None:
         "timings": timings,
         "n_labelled": artifacts.trained["n_labelled"],
         "classes": len(artifacts.trained["classes"]),
+        "encoder": choice,
     }
     _save(run, status=Status.SUCCEEDED, version=artifacts.version, stats=stats)
     logger.info("trained model artifacts %s on %d papers", artifacts.version, len(papers))
+
+
+def training_encoder(pks: list[int]) -> tuple[TextEncoder, dict]:
+    """The encoder a training embeds with, and how it was chosen (recorded in the artifacts).
+
+    ML_ENCODER names one, or ``auto``: keep the current set's variant when it runs here (its
+    vectors are stored already), else time every candidate on a few hundred of the papers and
+    keep the fastest whose vectors match fp32 (ml.encoder.choose_variant).
+    """
+    def make(variant: str) -> TextEncoder:
+        return TextEncoder(
+            variant, batch_size=settings.ML_ENCODE_BATCH_SIZE, cache_dir=encoder_cache_dir()
+        )
+
+    if settings.ML_ENCODER != "auto":
+        return make(settings.ML_ENCODER), {"variant": settings.ML_ENCODER, "by": "ML_ENCODER"}
+    current = current_artifacts()
+    if current is not None:
+        try:
+            variant = resolve_variant(current.encoder_variant)
+        except (EncoderUnavailable, ValueError):
+            pass
+        else:
+            return make(variant), {"variant": variant, "by": f"kept from {current.version}"}
+    sample = pks[-settings.ML_ENCODER_MEASURE_TEXTS :]
+    texts = [
+        paper_text(title, abstract)
+        for title, abstract in Paper.objects.filter(pk__in=sample).values_list("title", "abstract")
+    ]
+    measured = measure_variants(
+        texts, batch_size=settings.ML_ENCODE_BATCH_SIZE, cache_dir=encoder_cache_dir()
+    )
+    variant = choose_variant(measured)
+    logger.info("encoder %s chosen by measurement on %d papers: %s", variant, len(texts), measured)
+    return make(variant), {"variant": variant, "by": "measured", "n_texts": len(texts),
+                           "measured": measured}  # fmt: skip
