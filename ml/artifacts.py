@@ -30,7 +30,7 @@ from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
 from ml.keywords import Word2VecKeywords
 from ml.versioning import ArtifactMismatch, ArtifactMissing, read_config
 from ml.whitening import Whitening
-from ml.zlpr import ZLPRClassifier
+from ml.zlpr import ZLPRClassifier, fit_with_validation, label_indicator
 
 ARTIFACT_FORMAT = 1
 # Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
@@ -170,6 +170,8 @@ def train_artifacts(
 
     labels[i] is the label list of texts[i], or None when its labels are unknown or incomplete
     (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
+    Give texts in time order: the tagger holds out the most recent labelled share to choose its
+    logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
     that produced them.
     """
@@ -198,6 +200,7 @@ def train_artifacts(
     timings["keywords_s"] = round(time.perf_counter() - start, 2)
 
     tag_model = None
+    tag_report: dict = {}
     n_labelled = 0
     if labels is not None:
         if len(labels) != len(texts):
@@ -207,8 +210,11 @@ def train_artifacts(
         classes = label_classes([labels[i] for i in rows], min_label_count)
         if classes:
             start = time.perf_counter()
-            tag_model = ZLPRClassifier(**{**TAGGER, **(tagger or {})}).fit(
-                whitened[rows], [labels[i] for i in rows], classes=classes
+            tag_model, tag_report = fit_with_validation(
+                whitened[rows],
+                label_indicator([labels[i] for i in rows], classes),
+                classes,
+                {**TAGGER, **(tagger or {})},
             )
             timings["tagger_s"] = round(time.perf_counter() - start, 2)
 
@@ -228,5 +234,6 @@ def train_artifacts(
             "whitening": white.get_params(),
             "keywords": kw.get_params(),
             "tagger": tag_model.get_params() if tag_model else None,
+            "tagger_validation": tag_report,
         },
     )

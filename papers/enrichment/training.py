@@ -31,6 +31,7 @@ from papers.enrichment.artifacts import current_artifacts, encoder_cache_dir, in
 from papers.enrichment.enrich import embed_missing
 from papers.enrichment.vectors import VectorStore
 from papers.models import Paper, TrainingRun
+from papers.taxonomy import canonical_categories
 
 logger = logging.getLogger(__name__)
 Status = TrainingRun.Status
@@ -122,7 +123,8 @@ def _train(run: TrainingRun, progress: bool) -> None:
     papers = [p for p, ok in zip(papers, found, strict=True) if ok]
     artifacts = train_artifacts(
         [paper_text(p.title, p.abstract) for p in papers],
-        [p.category_codes if p.categories_complete else None for p in papers],
+        # Aliases folded (cs.SY = eess.SY, ...): one label per category, as the pages show it.
+        [canonical_categories(p.category_codes) if p.categories_complete else None for p in papers],
         vectors=raw[found],
         encoder=encoder,
     )
