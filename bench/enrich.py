@@ -10,7 +10,8 @@ the ``--n-embed`` texts, interleaved; cosine to fp32 min and mean; load seconds)
 ``encoder_cache``: seconds to load the OpenVINO model converting it vs reading the converted
 model from the cache (--workdir); ``train_artifacts`` (seconds to fit whitening, keywords and the
 tagger on the sample, as the first run does), ``keywords`` and ``tagging`` (papers/s), and
-``first_run_estimate_s`` (``--embedding-only`` stops after the encoders). Timings are wall-clock on 2 shared cores: other jobs make them noisy.
+``first_run_estimate_s`` (``--embedding-only`` stops after the encoders). Timings are
+wall-clock on 2 shared cores: other jobs make them noisy.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 
 from bench.arxiv_data import load_papers  # noqa: E402
 from bench.embedding_cache import cached_embeddings  # noqa: E402

@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     bce = LinearBCE(solver="adam", **ADAM).fit(X_train, Y_train)
     variants["bce_tfidf"] = {**scores(Y_test, bce.predict(X_test)),
                              **ADAM, "fit_s": round(time.time() - start)}  # fmt: skip
+    print(json.dumps({**result, "variants": variants}), file=sys.stderr)  # progress
     if not args.no_embeddings:
         result.update(embedding_results(train, test, sample, train_texts, test_texts, classes,
                                         args.encoder, variants))  # fmt: skip
@@ -178,9 +179,9 @@ def embedding_results(train, test, sample, train_texts, test_texts, classes, var
     labels = [train[i]["categories"] for i in train_rows]
     Y_train = label_indicator(labels, classes)
     Y_test = label_indicator([test[i]["categories"] for i in sample], classes)
-    out: dict = {"subset": {"n_train": len(train_rows), "n_test": len(sample),
-                            "encoder": encoder.encoder_id_,
-                            "labels_with_train_papers": int((Y_train.sum(0) > 0).sum())}}  # fmt: skip
+    subset = {"n_train": len(train_rows), "n_test": len(sample), "encoder": encoder.encoder_id_,
+              "labels_with_train_papers": int((Y_train.sum(0) > 0).sum())}  # fmt: skip
+    out: dict = {"subset": subset}
 
     # The shipped tagger, trained by the app's own code on the subset.
     start = time.time()

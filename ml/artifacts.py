@@ -32,7 +32,7 @@ from ml.versioning import ArtifactMismatch, ArtifactMissing, read_config
 from ml.whitening import Whitening
 from ml.zlpr import ZLPRClassifier, fit_with_validation, label_indicator
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: tagger with logit adjustment and calibrated confidences
 # Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
 # k=256 matches raw vectors (0.661 vs 0.660 nDCG@10) at two thirds of the size.
 WHITENING = {"beta": 0.0, "gamma": 0.25, "n_components": 256}

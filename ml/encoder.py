@@ -145,7 +145,7 @@ class TextEncoder:
         return f"{MODEL_NAME}/{self.variant_}/seq{self.max_seq_length}"
 
     def load(self) -> TextEncoder:
-        """Load (and for OpenVINO convert or read from the cache) the model now, not at first use."""
+        """Load the model now, not at first use (OpenVINO: convert it or read the cache)."""
         if self.variant_ in _OV_PRECISION:
             self._ov_model  # noqa: B018
         else:
@@ -312,9 +312,7 @@ def measure_variants(
 
 def choose_variant(measurements: dict[str, dict], min_cosine: float = MIN_COSINE) -> str:
     """The fastest measured variant whose vectors all keep cosine >= ``min_cosine`` to fp32."""
-    exact = {
-        name: m for name, m in measurements.items() if m["cos_to_fp32_min"] >= min_cosine
-    }
+    exact = {name: m for name, m in measurements.items() if m["cos_to_fp32_min"] >= min_cosine}
     return max(exact, key=lambda name: exact[name]["papers_per_s"]) if exact else "fp32"
 
 

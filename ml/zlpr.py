@@ -271,7 +271,7 @@ class ZLPRClassifier:
 
 
 # Logit adjustments tried on the held-out part; 0 is plain ZLPR.
-TAUS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+TAUS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5)
 MIN_VALIDATION = 50
 
 

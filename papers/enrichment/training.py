@@ -150,6 +150,7 @@ def training_encoder(pks: list[int]) -> tuple[TextEncoder, dict]:
     vectors are stored already), else time every candidate on a few hundred of the papers and
     keep the fastest whose vectors match fp32 (ml.encoder.choose_variant).
     """
+
     def make(variant: str) -> TextEncoder:
         return TextEncoder(
             variant, batch_size=settings.ML_ENCODE_BATCH_SIZE, cache_dir=encoder_cache_dir()
