@@ -6,36 +6,22 @@ import gzip
 import json
 from pathlib import Path
 
-DEFAULT_ARXIV = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
-)
+from papers.taxonomy import canonical_categories
+
+
+def _shared_data() -> Path:
+    """../shared/data beside the checkout (or beside a parent of it, for git worktrees)."""
+    for parent in Path(__file__).resolve().parents[1:]:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+DEFAULT_ARXIV = _shared_data() / "arxiv" / "papers.jsonl.gz"
 TRAIN_LAST_MONTH = "2026-03"  # train on papers first seen up to this month, test on later ones
-# Embedding all 55k training papers takes about an hour on 2 shared cores; the embedding
+# Embedding all 55k training papers takes hours on 2 cores shared by several jobs; the embedding
 # features use the most recent ones.
-EMBED_TRAIN_RECENT = 12_000
-
-
-# arXiv's subsumed categories: the same category under two codes. The crawl switches from one
-# code to the other over time (no cs.NA, math.IT or cs.SY paper after 2026-03), so each pair is
-# one label here, under the code arXiv lists first.
-CATEGORY_ALIASES = {
-    "cs.NA": "math.NA",
-    "math.IT": "cs.IT",
-    "cs.SY": "eess.SY",
-    "q-fin.EC": "econ.GN",
-    "math.MP": "math-ph",
-    "stat.TH": "math.ST",
-}
-
-
-def canonical_categories(categories: list[str]) -> list[str]:
-    """Categories with aliases folded into one code, order kept, duplicates dropped."""
-    out: list[str] = []
-    for code in categories:
-        code = CATEGORY_ALIASES.get(code, code)
-        if code not in out:
-            out.append(code)
-    return out
+EMBED_TRAIN_RECENT = 5_000
 
 
 def load_papers(path: Path | str = DEFAULT_ARXIV) -> list[dict]:

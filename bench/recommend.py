@@ -93,14 +93,14 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.db import transaction
     from django.db.models import Max
-    from papers.enrichment.corpus import corpus_vectors
 
     from papers.enrichment.artifacts import current_artifacts
     from papers.enrichment.for_you import recommend_for
     from papers.library.models import Mark
     from papers.models import Paper
+    from search.dense import dense_index
 
-    corpus = corpus_vectors(current_artifacts())
+    corpus = dense_index(current_artifacts())
     latest = Paper.objects.aggregate(latest=Max("announced"))["latest"]
     since = latest - dt.timedelta(days=settings.RECOMMENDATION_DAYS)
     window = Paper.objects.filter(withdrawn=False, announced__gt=since)

@@ -37,16 +37,18 @@ from ml.versioning import (
     read_config,
 )
 from ml.whitening import Whitening
-from ml.zlpr import ZLPRClassifier
+from ml.zlpr import ZLPRClassifier, fit_with_validation, label_indicator
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: tagger with logit adjustment and calibrated confidences
 # Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
 # k=256 matches raw vectors (0.661 vs 0.660 nDCG@10) at two thirds of the size.
 WHITENING = {"beta": 0.0, "gamma": 0.25, "n_components": 256}
 MIN_LABEL_COUNT = 10
 # On unit-length whitened vectors; alpha 4e-7 equals alpha 1e-4 on features scaled by
 # sqrt(256) (unit variance per dimension), the best penalty in bench/tagging.py's variants.
-TAGGER = {"alpha": 4e-7, "max_iter": 300}
+# A learnt threshold s_0 had the best held-out micro+macro F1 (bench/tagging.py shipped_config);
+# tau (logit adjustment) is chosen at each training on its own held-out share.
+TAGGER = {"alpha": 4e-7, "max_iter": 300, "adaptive_threshold": True}
 KEYWORDS = {"epochs": 10, "min_count": 2, "vector_size": 100}
 
 
@@ -67,16 +69,22 @@ class ArtifactSet:
         """Identifies the vectors and models; store it with each paper's embedding."""
         return f"v{ARTIFACT_FORMAT}:{self.encoder_id}:{self.fit_id}"
 
+    # Where OpenVINO encoders keep their converted model (TextEncoder cache_dir); set by the
+    # app to a directory under DATA_DIR so no process converts the model twice. Not saved.
+    encoder_cache_dir: Path | None = None
+
     # ----------------------------------------------------------------------------- use
     def encoder(self) -> TextEncoder:
         """An encoder producing the vectors this set was fitted on (loaded lazily, cached)."""
         if not hasattr(self, "_encoder"):
             _, variant, seq = self.encoder_id.split("/")
-            if variant == "openvino" and not openvino_available():
-                # OpenVINO fp32 and torch fp32 agree to cosine 0.99999 (bench/enrich.py), so
-                # stored vectors stay comparable; bf16 is never a silent substitute.
+            if variant.startswith("openvino") and not openvino_available():
+                # Every variant a set is trained with keeps cosine >= MIN_COSINE to fp32 (or is
+                # fp32-exact), so stored vectors stay comparable with fp32 queries.
                 variant = "fp32"
-            self._encoder = TextEncoder(variant=variant, max_seq_length=int(seq[3:]))
+            self._encoder = TextEncoder(
+                variant=variant, max_seq_length=int(seq[3:]), cache_dir=self.encoder_cache_dir
+            )
         return self._encoder
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -179,6 +187,8 @@ def train_artifacts(
 
     labels[i] is the label list of texts[i], or None when its labels are unknown or incomplete
     (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
+    Give texts in time order: the tagger holds out the most recent labelled share to choose its
+    logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
     that produced them.
     """
@@ -207,6 +217,7 @@ def train_artifacts(
     timings["keywords_s"] = round(time.perf_counter() - start, 2)
 
     tag_model = None
+    tag_report: dict = {}
     n_labelled = 0
     if labels is not None:
         if len(labels) != len(texts):
@@ -216,8 +227,11 @@ def train_artifacts(
         classes = label_classes([labels[i] for i in rows], min_label_count)
         if classes:
             start = time.perf_counter()
-            tag_model = ZLPRClassifier(**{**TAGGER, **(tagger or {})}).fit(
-                whitened[rows], [labels[i] for i in rows], classes=classes
+            tag_model, tag_report = fit_with_validation(
+                whitened[rows],
+                label_indicator([labels[i] for i in rows], classes),
+                classes,
+                {**TAGGER, **(tagger or {})},
             )
             timings["tagger_s"] = round(time.perf_counter() - start, 2)
 
@@ -237,5 +251,6 @@ def train_artifacts(
             "whitening": white.get_params(),
             "keywords": kw.get_params(),
             "tagger": tag_model.get_params() if tag_model else None,
+            "tagger_validation": tag_report,
         },
     )

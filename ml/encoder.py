@@ -1,22 +1,33 @@
 """Sentence embeddings for papers: all-MiniLM-L6-v2, offline, title + abstract in, 384 floats out.
 
-Three interchangeable backends compute the same function (mean-pooled, L2-normalised token
-states of the packaged model):
+Interchangeable backends ("variants") compute the same function (mean-pooled, L2-normalised
+token states of the packaged model):
 
 - ``fp32``: sentence-transformers on torch, float32. The reference.
-- ``bf16``: the same model cast to bfloat16. Only fast on CPUs with native bf16 (AVX512-BF16 or
-  AMX); elsewhere torch emulates it and it is slower than fp32, so ``auto`` never picks it there.
-- ``openvino``: the torch model converted in-process with ``openvino.convert_model`` and run by
-  the OpenVINO CPU plugin in fp32 (needs only the ``openvino`` wheel, not optimum-intel, which
-  would pull torchvision and a different torch).
+- ``bf16``: the same torch model cast to bfloat16. Only fast on CPUs with native bf16
+  (AVX512-BF16 or AMX); elsewhere torch emulates it and it is slower than fp32.
+- ``int8``: torch dynamic int8 quantisation of the linear layers (fast where int8 units exist,
+  but its vectors drift from fp32; measured, never chosen unless it passes the cosine bar).
+- ``openvino``: the model converted with ``openvino.convert_model`` and run by the OpenVINO CPU
+  plugin with inference precision f32 (the plugin's default on bf16 CPUs is bf16, so it is set).
+- ``openvino-bf16``: the same converted model with inference precision bf16.
 
-``auto`` picks openvino when it is importable, else bf16 when the CPU has native bf16, else fp32.
+Which one a machine uses is measured, not assumed: measure_variants() times every candidate on
+real texts and reports each one's cosine to fp32; choose_variant() keeps the fastest whose
+cosine stays at or above MIN_COSINE. Training does this once and records the choice in the
+model version (the variant is part of ``encoder_id_``). ``auto`` outside training means
+openvino (f32) when installed, else fp32: both are exact.
+
+OpenVINO variants keep the converted model (and the plugin's compiled blobs) in ``cache_dir``
+when one is given, so only the first process converts it; later ones read it in a second.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import time
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
@@ -26,7 +37,10 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
-VARIANTS = ("fp32", "bf16", "openvino")
+VARIANTS = ("fp32", "bf16", "int8", "openvino", "openvino-bf16")
+_OV_PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}
+# A variant may replace fp32 only when every text's vector keeps at least this cosine to fp32's.
+MIN_COSINE = 0.9995
 DEFAULT_MAX_SEQ_LENGTH = 256
 # Characters kept before tokenising: the tokenizer truncates to max_seq_length tokens anyway, but
 # tokenising a megabyte of text first would waste time; 256 word pieces never need more than this.
@@ -71,16 +85,23 @@ def openvino_available() -> bool:
 
 
 def resolve_variant(variant: str) -> str:
-    """Turn ``auto`` into the fastest variant that runs here; check an explicit one is valid."""
+    """Turn ``auto`` into an exact variant that runs here; check an explicit one is valid."""
     if variant == "auto":
-        if openvino_available():
-            return "openvino"
-        return "bf16" if cpu_has_native_bf16() else "fp32"
+        return "openvino" if openvino_available() else "fp32"
     if variant not in VARIANTS:
         raise ValueError(f"unknown encoder variant {variant!r}; choose auto or one of {VARIANTS}")
-    if variant == "openvino" and not openvino_available():
-        raise EncoderUnavailable("encoder variant 'openvino' needs the openvino package")
+    if variant in _OV_PRECISION and not openvino_available():
+        raise EncoderUnavailable(f"encoder variant {variant!r} needs the openvino package")
     return variant
+
+
+def candidate_variants() -> list[str]:
+    """The variants worth timing here: fp32 first (the reference), bf16 ones only on bf16 CPUs."""
+    bf16 = cpu_has_native_bf16()
+    out = ["fp32"] + (["bf16"] if bf16 else [])
+    if openvino_available():
+        out += ["openvino"] + (["openvino-bf16"] if bf16 else [])
+    return out
 
 
 def _clean(text: str | None) -> str:
@@ -94,9 +115,11 @@ class TextEncoder:
 
     Parameters
     ----------
-    variant: ``auto``, ``fp32``, ``bf16`` or ``openvino``.
+    variant: ``auto`` or one of VARIANTS.
     batch_size: texts per forward pass.
     max_seq_length: word pieces kept per text; longer texts are truncated.
+    cache_dir: where OpenVINO variants keep the converted model and compiled blobs (shared by
+        every process and both OpenVINO variants); None converts in memory each time.
     """
 
     def __init__(
@@ -104,10 +127,12 @@ class TextEncoder:
         variant: str = "auto",
         batch_size: int = 32,
         max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+        cache_dir: Path | str | None = None,
     ) -> None:
         self.variant = variant
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
+        self.cache_dir = Path(cache_dir) if cache_dir else None
 
     @cached_property
     def variant_(self) -> str:
@@ -118,6 +143,15 @@ class TextEncoder:
     def encoder_id_(self) -> str:
         """Identifies the vectors this encoder produces; stored with every fitted transform."""
         return f"{MODEL_NAME}/{self.variant_}/seq{self.max_seq_length}"
+
+    def load(self) -> TextEncoder:
+        """Load the model now, not at first use (OpenVINO: convert it or read the cache)."""
+        if self.variant_ in _OV_PRECISION:
+            self._ov_model  # noqa: B018
+        else:
+            self._st_model  # noqa: B018
+        self._tokenizer  # noqa: B018
+        return self
 
     @cached_property
     def _tokenizer(self):
@@ -135,11 +169,39 @@ class TextEncoder:
         model.max_seq_length = self.max_seq_length
         if self.variant_ == "bf16":
             model = model.to(torch.bfloat16)
+        elif self.variant_ == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
         model.eval()
         return model
 
     @cached_property
     def _ov_model(self):
+        import openvino as ov
+
+        core = ov.Core()
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": _OV_PRECISION[self.variant_],
+        }
+        if self.cache_dir is None:
+            return core.compile_model(self._convert(), "CPU", config)
+        folder = self.cache_dir / f"{MODEL_NAME}-openvino{ov.__version__.split('-')[0]}"
+        xml = folder / "model.xml"
+        if not xml.is_file():
+            tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            ov.save_model(self._convert(), tmp / "model.xml", compress_to_fp16=False)
+            try:
+                tmp.rename(folder)  # atomic: readers see no half-written model
+            except OSError:  # another process got there first: use its copy
+                shutil.rmtree(tmp, ignore_errors=True)
+        # CACHE_DIR keeps the plugin's compiled blob: compiling from it again takes milliseconds.
+        core.set_property({"CACHE_DIR": str(folder / "compiled")})
+        return core.compile_model(str(xml), "CPU", config)
+
+    def _convert(self):
+        """The packaged torch model as an (uncompiled) OpenVINO model, dynamic batch and length."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import openvino as ov
         import torch
@@ -150,20 +212,18 @@ class TextEncoder:
         example = self._tokenizer(["an example"], return_tensors="pt")
         example = {k: example[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
         # Tracing warns that shape checks become constants; they concern causal masks and
-        # padding of the KV cache, which this bidirectional encoder does not use (the result
-        # matches torch fp32 to cosine 0.99999 on real abstracts, see tests and bench/enrich.py).
+        # padding of the KV cache, which this bidirectional encoder does not use (the f32
+        # result matches torch fp32 to cosine 0.99999 on real abstracts: bench/enrich.py).
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            converted = ov.convert_model(hf, example_input=example)
-        core = ov.Core()
-        return core.compile_model(converted, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+            return ov.convert_model(hf, example_input=example)
 
     def encode(self, texts: Sequence[str | None]) -> np.ndarray:
         """Vectors for ``texts`` as an (n, 384) float32 array with unit rows."""
         cleaned = [_clean(t) for t in texts]
         if not cleaned:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        if self.variant_ == "openvino":
+        if self.variant_ in _OV_PRECISION:
             return self._encode_openvino(cleaned)
         import torch
 
@@ -203,6 +263,57 @@ class TextEncoder:
             pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             out[idx] = pooled
         return _normalise(out)
+
+
+def measure_variants(
+    texts: Sequence[str],
+    variants: Sequence[str] | None = None,
+    rounds: int = 3,
+    batch_size: int = 32,
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+    cache_dir: Path | str | None = None,
+) -> dict[str, dict]:
+    """Time each variant on ``texts`` and compare its vectors with fp32's.
+
+    The texts are cut into ``rounds`` parts; each part is encoded by every variant in turn
+    (interleaved, so a burst of load on a shared machine hits them all alike). Per variant:
+    ``papers_per_s`` (median over rounds), ``load_s`` (model load, conversion or cache read,
+    first batch), ``cos_to_fp32_min`` / ``_mean`` over all texts. fp32 is always measured.
+    """
+    texts = [t for t in texts if t]
+    if not texts:
+        raise ValueError("measuring encoders needs some non-empty texts")
+    names = ["fp32"] + [v for v in (variants or candidate_variants()) if v != "fp32"]
+    encoders, out = {}, {}
+    for name in names:
+        encoder = TextEncoder(name, batch_size, max_seq_length, cache_dir)
+        start = time.perf_counter()
+        encoder.load().encode(texts[:2])
+        encoders[name] = encoder
+        out[name] = {"load_s": round(time.perf_counter() - start, 2)}
+    parts = [list(p) for p in np.array_split(np.array(texts, dtype=object), rounds) if len(p)]
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for part in parts:
+        for name in names:
+            start = time.perf_counter()
+            vectors[name].append(encoders[name].encode(part))
+            rates[name].append(len(part) / (time.perf_counter() - start))
+    reference = np.concatenate(vectors["fp32"])
+    for name in names:
+        cos = (np.concatenate(vectors[name]) * reference).sum(axis=1)
+        out[name].update(
+            papers_per_s=round(float(np.median(rates[name])), 1),
+            cos_to_fp32_min=round(float(cos.min()), 6),
+            cos_to_fp32_mean=round(float(cos.mean()), 6),
+        )
+    return out
+
+
+def choose_variant(measurements: dict[str, dict], min_cosine: float = MIN_COSINE) -> str:
+    """The fastest measured variant whose vectors all keep cosine >= ``min_cosine`` to fp32."""
+    exact = {name: m for name, m in measurements.items() if m["cos_to_fp32_min"] >= min_cosine}
+    return max(exact, key=lambda name: exact[name]["papers_per_s"]) if exact else "fp32"
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

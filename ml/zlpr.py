@@ -8,12 +8,29 @@ computed stably as logsumexp([0, s_N]) + logsumexp([0, -s_P]). Soft targets t in
 L = log(1 + sum_i t_i e^{-s_i}) + log(1 + sum_i (1 - t_i) e^{s_i}), whose optimum is
 t = sigmoid(2 s): that is the confidence to show. A label is predicted when s > 0, with no
 per-class threshold.
+
+Rare labels are the weak spot (a linear model learns the common ones first), so three global
+remedies are built in, each one number for all labels:
+
+- logit adjustment (Menon et al. 2020, kexue.fm/archives/7615): the score used is
+  s - tau * log prior, prior being the label's share of the training samples; tau > 0 lifts
+  rare labels more than common ones. Applied after training, so tau can be chosen on held-out
+  data without refitting.
+- class weights: each label's missed-positive term is weighted (median prior / prior)^power.
+- a learnt threshold (``adaptive_threshold``): an extra output s_0(x) replaces the fixed 0,
+  L = log(e^{s_0} + sum_N e^{s_i}) + log(e^{-s_0} + sum_P e^{-s_j}), and the score used is
+  s - s_0 (still compared with 0).
+
+``confidence_scale`` c turns the adjusted score into the confidence shown, sigmoid(c s):
+c = 2 is ZLPR's own reading; fit_confidence_scale() fits c on held-out data so that the
+confidences are calibrated.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +38,7 @@ import scipy.sparse as sp
 
 from ml.versioning import check_format, format_header
 
-FORMAT = "zlpr-linear/1"
+FORMAT = "zlpr-linear/2"
 
 
 def zlpr_loss_and_grad(
@@ -54,6 +71,13 @@ def _log1p_sum_exp(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (top + np.log(total))[:, 0], terms / total
 
 
+def _with_threshold_column(loss_and_grad, scores: np.ndarray, targets: np.ndarray):
+    """ZLPR with a learnt threshold: the last column of ``scores`` is s_0, targets' is unused."""
+    s0 = scores[:, -1:]
+    losses, grad = loss_and_grad(scores[:, :-1] - s0, targets[:, :-1])
+    return losses, np.hstack([grad, -grad.sum(axis=1, keepdims=True)])
+
+
 def label_indicator(labels: Sequence[Sequence[str]], classes: Sequence[str]) -> np.ndarray:
     """(n, L) 0/1 matrix of which of ``classes`` each sample carries; unknown labels ignored."""
     index = {c: i for i, c in enumerate(classes)}
@@ -75,6 +99,10 @@ class ZLPRClassifier:
         (minibatches with lazy sparse updates; large sparse features such as TF-IDF).
     max_iter, tol: L-BFGS iterations and relative loss change to stop at.
     epochs, learning_rate, batch_size, random_state: Adam settings.
+    tau: logit adjustment, the score used is s - tau * log prior (may be changed after fit).
+    class_weight_power: weight of each label's positives, (median prior / prior)^power.
+    adaptive_threshold: learn a per-sample threshold score s_0(x) instead of the fixed 0.
+    confidence_scale: confidence = sigmoid(confidence_scale * adjusted score).
     """
 
     def __init__(
@@ -87,7 +115,15 @@ class ZLPRClassifier:
         learning_rate: float = 0.01,
         batch_size: int = 256,
         random_state: int = 0,
+        tau: float = 0.0,
+        class_weight_power: float = 0.0,
+        adaptive_threshold: bool = False,
+        confidence_scale: float = 2.0,
     ) -> None:
+        self.tau = tau
+        self.class_weight_power = class_weight_power
+        self.adaptive_threshold = adaptive_threshold
+        self.confidence_scale = confidence_scale
         self.alpha = alpha
         self.solver = solver
         self.max_iter = max_iter
@@ -114,17 +150,25 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
+        n_pos = targets.sum(axis=0).astype(np.float64)
+        prior = (n_pos + 1.0) / (targets.shape[0] + 2.0)
+        loss = zlpr_loss_and_grad
+        if self.class_weight_power:
+            weight = (np.median(prior) / prior) ** self.class_weight_power
+            loss = partial(zlpr_loss_and_grad, pos_weight=weight)
+        if self.adaptive_threshold:
+            loss = partial(_with_threshold_column, loss)
+            targets = np.hstack([targets, np.zeros((targets.shape[0], 1), np.float32)])
         if self.solver == "lbfgs":
-            weight, bias, info = fit_linear(
-                X, targets, zlpr_loss_and_grad, self.alpha, self.max_iter, self.tol
-            )
+            weight, bias, info = fit_linear(X, targets, loss, self.alpha, self.max_iter, self.tol)
         elif self.solver == "adam":
             weight, bias, info = fit_linear_adam(
-                X, targets, zlpr_loss_and_grad, self.alpha, self.epochs, self.batch_size,
+                X, targets, loss, self.alpha, self.epochs, self.batch_size,
                 self.learning_rate, self.random_state,
             )  # fmt: skip
         else:
             raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
+        self.log_prior_ = np.log(prior).astype(np.float32)
         self.initial_loss_, self.loss_, self.n_iter_ = info
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)
@@ -132,22 +176,42 @@ class ZLPRClassifier:
         self.n_features_in_ = X.shape[1]
         return self
 
-    def decision_function(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """Raw scores s, shape (n, L)."""
+    def raw_scores(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """Scores s (minus the learnt threshold s_0 if any) before logit adjustment, (n, L)."""
         if not hasattr(self, "coef_"):
             raise RuntimeError("ZLPRClassifier is not fitted; call fit() first")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
-        scores = X @ self.coef_.T
-        return np.asarray(scores, dtype=np.float32) + self.intercept_
+        scores = np.asarray(X @ self.coef_.T, dtype=np.float32) + self.intercept_
+        if self.adaptive_threshold:
+            scores = scores[:, :-1] - scores[:, -1:]
+        return scores
+
+    def decision_function(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """Adjusted scores s - tau * log prior, shape (n, L); a label is predicted where > 0."""
+        return self.raw_scores(X) - self.tau * self.log_prior_
 
     def predict(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """(n, L) 0/1 matrix: label predicted where its score is above 0."""
+        """(n, L) 0/1 matrix: label predicted where its adjusted score is above 0."""
         return (self.decision_function(X) > 0).astype(np.int8)
 
     def predict_proba(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """Calibrated confidence sigmoid(2 s) per label."""
-        return 1.0 / (1.0 + np.exp(-2.0 * self.decision_function(X).astype(np.float64)))
+        """Confidence sigmoid(confidence_scale * adjusted score) per label (> 0.5 if predicted)."""
+        scores = self.decision_function(X).astype(np.float64)
+        return 1.0 / (1.0 + np.exp(-self.confidence_scale * scores))
+
+    def fit_confidence_scale(self, X: np.ndarray | sp.spmatrix, Y: np.ndarray) -> float:
+        """Set confidence_scale to the c minimising the log loss of sigmoid(c s) on (X, Y)."""
+        from scipy.optimize import minimize_scalar
+
+        scores = self.decision_function(X).astype(np.float64)
+        sign = 2.0 * np.asarray(Y, dtype=np.float64) - 1.0
+
+        def log_loss(c: float) -> float:
+            return float(np.logaddexp(0.0, -c * sign * scores).mean())
+
+        self.confidence_scale = float(minimize_scalar(log_loss, bounds=(0.05, 10.0)).x)
+        return self.confidence_scale
 
     def predict_labels(self, X: np.ndarray | sp.spmatrix) -> list[list[tuple[str, float]]]:
         """For each sample, its predicted (label, confidence) pairs, most confident first."""
@@ -169,12 +233,21 @@ class ZLPRClassifier:
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,
             "random_state": self.random_state,
+            "tau": self.tau,
+            "class_weight_power": self.class_weight_power,
+            "adaptive_threshold": self.adaptive_threshold,
+            "confidence_scale": self.confidence_scale,
         }
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        np.savez(path / "arrays.npz", coef=self.coef_, intercept=self.intercept_)
+        np.savez(
+            path / "arrays.npz",
+            coef=self.coef_,
+            intercept=self.intercept_,
+            log_prior=self.log_prior_,
+        )
         config = {
             **format_header(FORMAT),
             "params": self.get_params(),
@@ -191,9 +264,67 @@ class ZLPRClassifier:
         with np.load(path / "arrays.npz") as arrays:
             model.coef_ = arrays["coef"]
             model.intercept_ = arrays["intercept"]
+            model.log_prior_ = arrays["log_prior"]
         model.classes_ = list(config["classes"])
         model.n_features_in_ = config["n_features_in"]
         return model
+
+
+# Logit adjustments tried on the held-out part; 0 is plain ZLPR.
+TAUS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5)
+MIN_VALIDATION = 50
+
+
+def f1_scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
+    """micro-F1, and macro-F1 over the labels that occur in Y (threshold already applied)."""
+    Y, P = np.asarray(Y, bool), np.asarray(P, bool)
+    tp, fp, fn = (Y & P).sum(0), (~Y & P).sum(0), (Y & ~P).sum(0)
+    micro = 2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)
+    present = Y.any(axis=0)
+    per_label = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    macro = per_label[present].mean() if present.any() else 0.0
+    return {"micro_f1": round(float(micro), 4), "macro_f1": round(float(macro), 4)}
+
+
+def fit_with_validation(
+    X: np.ndarray | sp.spmatrix,
+    Y: np.ndarray,
+    classes: Sequence[str],
+    params: dict | None = None,
+    validation: float = 0.15,
+    taus: Sequence[float] = TAUS,
+) -> tuple[ZLPRClassifier, dict]:
+    """Fit with ``params``, choosing tau and the confidence scale on the last rows held out.
+
+    The rows are expected in time order: the last ``validation`` share is held out, a model fit
+    on the rest picks the tau with the best mean of micro- and macro-F1 on it and calibrates
+    its confidences there, then the model is refit on all rows with those two numbers. With
+    fewer than MIN_VALIDATION held-out rows it fits once with ``params`` as given.
+    Returns (model, report with the chosen numbers and every tau's held-out scores).
+    """
+    params = dict(params or {})
+    n_val = int(X.shape[0] * validation)
+    if n_val < MIN_VALIDATION:
+        return ZLPRClassifier(**params).fit(X, Y, classes), {"validated": False}
+    cut = X.shape[0] - n_val
+    held_out = ZLPRClassifier(**params).fit(X[:cut], Y[:cut], classes)
+    Y_val = Y[cut:]
+    by_tau = {}
+    for tau in taus:
+        held_out.tau = tau
+        by_tau[tau] = f1_scores(Y_val, held_out.predict(X[cut:]))
+    best = max(taus, key=lambda t: by_tau[t]["micro_f1"] + by_tau[t]["macro_f1"])
+    held_out.tau = best
+    scale = held_out.fit_confidence_scale(X[cut:], Y_val)
+    model = ZLPRClassifier(**{**params, "tau": best, "confidence_scale": scale})
+    report = {
+        "validated": True,
+        "n_validation": n_val,
+        "tau": best,
+        "confidence_scale": round(scale, 4),
+        "validation": {str(t): v for t, v in by_tau.items()},
+    }
+    return model.fit(X, Y, classes), report
 
 
 def fit_linear(

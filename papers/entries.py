@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from papers.library.keywords import KeywordFilter
 from papers.library.reader import reader_context
 from papers.models import Paper, author_key
-from papers.taxonomy import CATEGORIES
+from papers.taxonomy import CATEGORIES, split_by_listing
 from papers.texmacros import to_html
 
 # What an entry of a list shows of the enrichment; the paper page shows all of it.
@@ -77,7 +77,7 @@ class EntryBuilder:
 
     def entries(self, papers: Iterable[Paper], *, full: bool = False) -> list[dict]:
         """One dict per paper, values escaped or safe HTML; `full` keeps every tag and keyword."""
-        n_tags, n_keywords = (None, None) if full else (LIST_TAGS, LIST_KEYWORDS)
+        n_keywords = None if full else LIST_KEYWORDS
         mark = self.keywords.mark if self.keywords.highlights else None  # None: cached HTML
         starred, read = self.marks["star"], self.marks["read"]
         dismissed = self.marks["not_interested"]
@@ -92,7 +92,13 @@ class EntryBuilder:
                 "abstract": to_html(paper.abstract, mark),
                 "authors": author_links(paper.author_names),
                 "meta": meta_line(paper),
-                "topics": topics(paper.tags[:n_tags], paper.keywords[:n_keywords], self.keywords),
+                "topics": topics(
+                    paper.tags,
+                    paper.keywords[:n_keywords],
+                    self.keywords,
+                    paper.category_codes,
+                    full,
+                ),
                 "actions": self.actions(
                     paper.arxiv_id, paper.pk in starred, paper.pk in read, paper.pk in dismissed
                 ),
@@ -214,14 +220,32 @@ def category_links(codes: Sequence[str]) -> SafeString:
     return SafeString("".join(links))  # every code escaped
 
 
-def topics(tags: Sequence[Sequence], phrases: Sequence[str], keywords: KeywordFilter) -> SafeString:
-    """The enrichment's line: predicted categories, then key phrases; "" before enrichment."""
-    if not tags and not phrases:
+def topics(
+    tags: Sequence[Sequence],
+    phrases: Sequence[str],
+    keywords: KeywordFilter,
+    listed: Sequence[str] = (),
+    full: bool = False,
+) -> SafeString:
+    """The enrichment's line: what the tagger adds, then key phrases; "" before enrichment.
+
+    Predicted categories the paper is not listed in come first ("also fits cs.IR 64%", the top
+    LIST_TAGS in lists); the paper page also shows how well each listed category fits.
+    """
+    added, confirmed = split_by_listing(tags, listed)
+    if not full:
+        added, confirmed = added[:LIST_TAGS], []
+    if not added and not confirmed and not phrases:
         return SafeString()
     parts = ['<p class="topics">']
-    if tags:
-        title = "Categories predicted from the title and abstract"
-        parts.append(f'<span class="tags" title="{title}">{tag_links(tags)}</span> ')
+    title = "Categories predicted from the title and abstract"
+    if added:
+        parts.append(f'<span class="tags" title="{title}">also fits {tag_links(added)}</span> ')
+    if confirmed:
+        parts.append(
+            f'<span class="tags listed" title="{title}">fits its listing '
+            f"{tag_links(confirmed)}</span> "
+        )
     if phrases:
         parts.append(f'<span class="keywords">{keyword_links(phrases, keywords)}</span>')
     parts.append("</p>")
@@ -232,8 +256,8 @@ def tag_links(tags: Iterable[Sequence]) -> SafeString:
     """Predicted `[category, confidence]` pairs as `cs.LG 92%`, the category's name in a title."""
     links = []
     for code, confidence in tags:
-        # Floor: a confidence of 0.996 is not certainty, so it shows as 99%.
-        percent = int(float(confidence) * 100)
+        # Floor, at most 99%: a confidence of 0.996 is not certainty.
+        percent = min(int(float(confidence) * 100), 99)
         name = escape(CATEGORIES.get(code, code))
         code = escape(code)
         title = f"{name} (predicted, {percent}% confidence)"

@@ -248,8 +248,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Machine learning -----------------------------------------------------------------------
-# Encoder backend: auto (OpenVINO when installed, else torch fp32), fp32, bf16 or openvino.
+# Encoder backend: auto (the first training times every variant on this machine and keeps the
+# fastest that matches fp32; later trainings keep it), or fp32, bf16, int8, openvino,
+# openvino-bf16 (ml/encoder.py).
 ML_ENCODER = env.str("ML_ENCODER", default="auto")
+# Papers the first training times the encoder variants on.
+ML_ENCODER_MEASURE_TEXTS = env.int("ML_ENCODER_MEASURE_TEXTS", default=256)
 ML_ENCODE_BATCH_SIZE = env.int("ML_ENCODE_BATCH_SIZE", default=32)
 # Papers enriched per task: a redelivered task redoes at most this much work.
 ML_ENRICH_BATCH_SIZE = env.int("ML_ENRICH_BATCH_SIZE", default=128)

@@ -4,6 +4,8 @@ Taken from arXiv's category taxonomy page (arxiv.org/category_taxonomy). Legacy 
 arXiv has merged into others (e.g. `alg-geom` into math.AG) are kept, because old papers carry them.
 """
 
+from collections.abc import Iterable
+
 GROUPS = {
     "cs": "Computer Science",
     "econ": "Economics",
@@ -226,3 +228,37 @@ def group_of(code: str) -> str:
 
 def is_known_category(code: str) -> bool:
     return code in CATEGORIES
+
+
+# arXiv's subsumed categories: the same category under two codes (arXiv lists a paper in both).
+# Sources switch from one code to the other over time (the 2025-26 crawl has no cs.NA, math.IT or
+# cs.SY paper after 2026-03), so the tagger learns and predicts each pair as one label, under the
+# code arXiv lists first, and pages compare predictions with listed codes folded the same way.
+CATEGORY_ALIASES = {
+    "cs.NA": "math.NA",
+    "math.IT": "cs.IT",
+    "cs.SY": "eess.SY",
+    "q-fin.EC": "econ.GN",
+    "math.MP": "math-ph",
+    "stat.TH": "math.ST",
+}
+
+
+def canonical_categories(categories: Iterable[str]) -> list[str]:
+    """Categories with aliases folded into one code, order kept, duplicates dropped."""
+    out: list[str] = []
+    for code in categories:
+        code = CATEGORY_ALIASES.get(code, code)
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def split_by_listing(tags: Iterable, categories: Iterable[str]) -> tuple[list, list]:
+    """Predicted ``[code, confidence]`` pairs split into (not listed, listed) for a paper listed
+    in ``categories``, aliases folded (a prediction of eess.SY is listed when cs.SY is)."""
+    listed = set(canonical_categories(categories))
+    added, confirmed = [], []
+    for tag in tags:
+        (confirmed if CATEGORY_ALIASES.get(tag[0], tag[0]) in listed else added).append(tag)
+    return added, confirmed

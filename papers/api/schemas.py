@@ -2,6 +2,8 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from papers.taxonomy import split_by_listing
+
 
 class Error(Schema):
     """The one shape of every error the API returns."""
@@ -19,14 +21,22 @@ class Category(Schema):
 
 
 class Tag(Schema):
-    """A category the tagger predicts, with its confidence sigmoid(2s) in (0.5, 1]."""
+    """A category the tagger predicts, with its calibrated confidence in (0.5, 1]."""
 
     category: str
     confidence: float
+    listed: bool = Field(
+        description="The paper is listed in this category (aliases such as cs.SY = eess.SY "
+        "folded); false when the tag adds a category arXiv does not list."
+    )
 
 
 def tags_of(paper) -> list[Tag]:
-    return [Tag(category=c, confidence=conf) for c, conf in paper.tags or []]
+    """Tags the paper is not listed in first, then the listed ones, each best first."""
+    added, listed = split_by_listing(paper.tags or [], paper.category_codes)
+    return [Tag(category=c, confidence=conf, listed=False) for c, conf in added] + [
+        Tag(category=c, confidence=conf, listed=True) for c, conf in listed
+    ]
 
 
 TITLE_TEXT = "The title as plain text: LaTeX text macros and maths flattened"

@@ -4,6 +4,8 @@
 names the set in use. A new set is written completely, then CURRENT is swapped atomically, so
 readers never see half a set; the set it replaces is kept (a fallback and for comparison) and
 older ones are removed. Each process caches the loaded set and reloads when CURRENT changes.
+``DATA_DIR/models/encoders/`` keeps the converted OpenVINO encoder (ml.encoder.TextEncoder
+cache_dir), shared by every set and process.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ _KEEP = 2  # the current set and the one before it
 # A set that failed to load is tried again after this many seconds (files may be repaired in
 # place), and its error is logged once per try rather than on every request.
 RETRY_FAILED_SECONDS = 30.0
+_ENCODERS = "encoders"
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
 
 def models_dir() -> Path:
     return Path(settings.DATA_DIR) / "models"
+
+
+def encoder_cache_dir() -> Path:
+    """Where encoders keep converted models, so that no process converts one again."""
+    return models_dir() / _ENCODERS
 
 
 def _current_file() -> Path:
@@ -47,7 +55,11 @@ def install(artifacts: ArtifactSet) -> Path:
     tmp.write_text(name)
     os.replace(tmp, _current_file())
     sets = sorted(
-        (p for p in models_dir().iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
+        (
+            p
+            for p in models_dir().iterdir()
+            if p.is_dir() and not p.name.endswith(".tmp") and p.name != _ENCODERS
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -76,6 +88,7 @@ def load_current() -> ArtifactSet:
                 log.error("model artifacts unusable: %s", exc)
                 _cache["failed"] = (key, time.monotonic(), exc)
                 raise
+            artifacts.encoder_cache_dir = encoder_cache_dir()
             _cache.update(artifacts=artifacts, key=key, failed=None)
         return _cache["artifacts"]  # type: ignore[return-value]
 

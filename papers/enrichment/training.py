@@ -19,11 +19,19 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from ml.artifacts import train_artifacts
-from ml.encoder import TextEncoder, paper_text
+from ml.encoder import (
+    EncoderUnavailable,
+    TextEncoder,
+    choose_variant,
+    measure_variants,
+    paper_text,
+    resolve_variant,
+)
 from papers.background import heartbeat
-from papers.enrichment.artifacts import install
+from papers.enrichment.artifacts import current_artifacts, encoder_cache_dir, install
 from papers.enrichment.enrich import embed_missing, refresh_dense_index
 from papers.models import LeaseLost, Paper, TrainingRun
+from papers.taxonomy import canonical_categories
 from search.dense import VectorStore
 
 logger = logging.getLogger(__name__)
@@ -104,9 +112,10 @@ def _train(run: TrainingRun, progress: bool) -> None:
             f"the database has {len(pks)}"
         )
     pks.sort()
-    encoder = TextEncoder(settings.ML_ENCODER, batch_size=settings.ML_ENCODE_BATCH_SIZE)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    encoder, choice = training_encoder(pks)
+    timings["choose_encoder_s"] = round(time.perf_counter() - started, 1)
     embedded = 0
     bar = tqdm(total=len(pks), desc="embedding", unit="paper", disable=not progress)
     for start in range(0, len(pks), _EMBED_BATCH):
@@ -126,10 +135,12 @@ def _train(run: TrainingRun, progress: bool) -> None:
     papers = [p for p, ok in zip(papers, found, strict=True) if ok]
     artifacts = train_artifacts(
         [paper_text(p.title, p.abstract) for p in papers],
-        [p.category_codes if p.categories_complete else None for p in papers],
+        # Aliases folded (cs.SY = eess.SY, ...): one label per category, as the pages show it.
+        [canonical_categories(p.category_codes) if p.categories_complete else None for p in papers],
         vectors=raw[found],
         encoder=encoder,
     )
+    artifacts.trained["encoder_choice"] = choice
     refresh_dense_index(artifacts)  # before web processes switch to the new set
     path = install(artifacts)
     timings.update(artifacts.trained.get("timings", {}))
@@ -139,6 +150,44 @@ def _train(run: TrainingRun, progress: bool) -> None:
         "timings": timings,
         "n_labelled": artifacts.trained["n_labelled"],
         "classes": len(artifacts.trained["classes"]),
+        "encoder": choice,
     }
     _save(run, status=Status.SUCCEEDED, version=artifacts.version, stats=stats)
     logger.info("trained model artifacts %s on %d papers", artifacts.version, len(papers))
+
+
+def training_encoder(pks: list[int]) -> tuple[TextEncoder, dict]:
+    """The encoder a training embeds with, and how it was chosen (recorded in the artifacts).
+
+    ML_ENCODER names one, or ``auto``: keep the current set's variant when it runs here (its
+    vectors are stored already), else time every candidate on a few hundred of the papers and
+    keep the fastest whose vectors match fp32 (ml.encoder.choose_variant).
+    """
+
+    def make(variant: str) -> TextEncoder:
+        return TextEncoder(
+            variant, batch_size=settings.ML_ENCODE_BATCH_SIZE, cache_dir=encoder_cache_dir()
+        )
+
+    if settings.ML_ENCODER != "auto":
+        return make(settings.ML_ENCODER), {"variant": settings.ML_ENCODER, "by": "ML_ENCODER"}
+    current = current_artifacts()
+    if current is not None:
+        try:
+            variant = resolve_variant(current.encoder_variant)
+        except (EncoderUnavailable, ValueError):
+            pass
+        else:
+            return make(variant), {"variant": variant, "by": f"kept from {current.version}"}
+    sample = pks[-settings.ML_ENCODER_MEASURE_TEXTS :]
+    texts = [
+        paper_text(title, abstract)
+        for title, abstract in Paper.objects.filter(pk__in=sample).values_list("title", "abstract")
+    ]
+    measured = measure_variants(
+        texts, batch_size=settings.ML_ENCODE_BATCH_SIZE, cache_dir=encoder_cache_dir()
+    )
+    variant = choose_variant(measured)
+    logger.info("encoder %s chosen by measurement on %d papers: %s", variant, len(texts), measured)
+    return make(variant), {"variant": variant, "by": "measured", "n_texts": len(texts),
+                           "measured": measured}  # fmt: skip

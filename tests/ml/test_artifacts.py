@@ -63,7 +63,7 @@ def test_save_load_round_trip_keeps_version_and_outputs(trained, tmp_path):
     artifacts.save(tmp_path / "models")
     loaded = ArtifactSet.load(tmp_path / "models", expected_version=artifacts.version)
     assert loaded.version == artifacts.version
-    assert loaded.version.startswith("v1:all-MiniLM-L6-v2/fp32/seq256:")
+    assert loaded.version.startswith("v2:all-MiniLM-L6-v2/fp32/seq256:")
     np.testing.assert_array_equal(loaded.whiten(vectors), artifacts.whiten(vectors))
     assert loaded.predict_tags(loaded.whiten(vectors[:5])) == artifacts.predict_tags(
         artifacts.whiten(vectors[:5])
@@ -91,7 +91,7 @@ def test_mismatched_artifacts_name_the_rebuild_command(trained, tmp_path):
     config_file.write_text(json.dumps(config))
     with pytest.raises(ArtifactMismatch, match=REBUILD_COMMAND):
         ArtifactSet.load(tmp_path / "models")
-    config["artifact_format"] = 1
+    config["artifact_format"] = 2
     config["encoder"]["id"] = "all-MiniLM-L6-v2/bf16/seq256"
     config_file.write_text(json.dumps(config))
     with pytest.raises(ArtifactMismatch, match=REBUILD_COMMAND):
@@ -128,6 +128,13 @@ def test_openvino_artifacts_embed_with_torch_fp32_where_openvino_is_missing(monk
     import ml.artifacts as artifacts_module
 
     monkeypatch.setattr(artifacts_module, "openvino_available", lambda: False)
-    artifacts = ArtifactSet("openvino", "all-MiniLM-L6-v2/openvino/seq128", None, None, None, "x")
-    encoder = artifacts.encoder()
-    assert (encoder.variant, encoder.max_seq_length) == ("fp32", 128)
+    for variant in ("openvino", "openvino-bf16"):
+        artifacts = ArtifactSet(variant, f"all-MiniLM-L6-v2/{variant}/seq128", *[None] * 3, "x")
+        encoder = artifacts.encoder()
+        assert (encoder.variant, encoder.max_seq_length) == ("fp32", 128)
+
+
+def test_the_encoder_of_a_set_keeps_its_converted_model_where_the_app_says(tmp_path):
+    artifacts = ArtifactSet("openvino-bf16", "all-MiniLM-L6-v2/openvino-bf16/seq256",
+                            *[None] * 3, "x", encoder_cache_dir=tmp_path)  # fmt: skip
+    assert artifacts.encoder().cache_dir == tmp_path

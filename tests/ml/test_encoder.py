@@ -2,7 +2,17 @@ import numpy as np
 import pytest
 
 from ml import encoder as encoder_module
-from ml.encoder import EMBEDDING_DIM, EncoderUnavailable, TextEncoder, paper_text, resolve_variant
+from ml.encoder import (
+    EMBEDDING_DIM,
+    MIN_COSINE,
+    EncoderUnavailable,
+    TextEncoder,
+    candidate_variants,
+    choose_variant,
+    measure_variants,
+    paper_text,
+    resolve_variant,
+)
 
 BAD_TEXTS = [
     "",
@@ -20,16 +30,43 @@ def test_paper_text_joins_title_and_abstract():
     assert paper_text("", "") == ""
 
 
-def test_auto_falls_back_to_fp32_without_openvino_or_native_bf16(monkeypatch):
+def test_auto_is_an_exact_variant_and_unavailable_ones_are_refused(monkeypatch):
     monkeypatch.setattr(encoder_module, "openvino_available", lambda: False)
-    monkeypatch.setattr(encoder_module, "cpu_has_native_bf16", lambda: False)
-    assert resolve_variant("auto") == "fp32"
     monkeypatch.setattr(encoder_module, "cpu_has_native_bf16", lambda: True)
-    assert resolve_variant("auto") == "bf16"
-    with pytest.raises(EncoderUnavailable):
-        resolve_variant("openvino")
-    with pytest.raises(ValueError):
-        resolve_variant("int8")
+    assert resolve_variant("auto") == "fp32"  # bf16 only by measurement, never by default
+    for variant in ("openvino", "openvino-bf16"):
+        with pytest.raises(EncoderUnavailable):
+            resolve_variant(variant)
+    with pytest.raises(ValueError, match="unknown encoder variant"):
+        resolve_variant("fp8")
+    monkeypatch.setattr(encoder_module, "openvino_available", lambda: True)
+    assert resolve_variant("auto") == "openvino"
+
+
+def test_candidates_time_bf16_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(encoder_module, "openvino_available", lambda: True)
+    monkeypatch.setattr(encoder_module, "cpu_has_native_bf16", lambda: False)
+    assert candidate_variants() == ["fp32", "openvino"]
+    monkeypatch.setattr(encoder_module, "cpu_has_native_bf16", lambda: True)
+    assert candidate_variants() == ["fp32", "bf16", "openvino", "openvino-bf16"]
+
+
+def test_the_fastest_variant_that_matches_fp32_is_chosen():
+    measured = {
+        "fp32": {"papers_per_s": 30.0, "cos_to_fp32_min": 1.0},
+        "int8": {"papers_per_s": 90.0, "cos_to_fp32_min": 0.87},  # fastest, but drifts
+        "openvino": {"papers_per_s": 40.0, "cos_to_fp32_min": 1.0},
+        "openvino-bf16": {"papers_per_s": 70.0, "cos_to_fp32_min": MIN_COSINE + 1e-5},
+    }
+    assert choose_variant(measured) == "openvino-bf16"
+    measured["openvino-bf16"]["cos_to_fp32_min"] = MIN_COSINE - 1e-4
+    assert choose_variant(measured) == "openvino"
+    assert choose_variant({"int8": measured["int8"]}) == "fp32"
+
+
+def test_measuring_nothing_is_refused():
+    with pytest.raises(ValueError, match="non-empty texts"):
+        measure_variants(["", None])
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +108,35 @@ def test_openvino_matches_fp32(fp32):
     ov = TextEncoder("openvino", batch_size=4).encode(texts)
     cosines = (ov * fp32.encode(texts)).sum(axis=1)
     assert cosines.min() > 0.9999
+
+
+@pytest.mark.slow
+def test_a_converted_model_is_read_from_the_cache_not_converted_again(tmp_path, monkeypatch):
+    if not encoder_module.openvino_available():
+        pytest.skip("openvino is not installed")
+    texts = ["Sparse attention for long documents.", "Graph neural networks for molecules."]
+    first = TextEncoder("openvino", cache_dir=tmp_path).encode(texts)
+    assert list(tmp_path.glob("*/model.xml"))
+
+    def no_conversion(self):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(TextEncoder, "_convert", no_conversion)
+    again = TextEncoder("openvino", cache_dir=tmp_path).load()
+    np.testing.assert_allclose(again.encode(texts), first, atol=1e-6)
+    # The bf16 variant compiles the same converted model with another precision hint.
+    bf16 = TextEncoder("openvino-bf16", cache_dir=tmp_path).encode(texts)
+    assert (bf16 * first).sum(axis=1).min() > 0.999
+
+
+@pytest.mark.slow
+def test_measuring_reports_speed_and_agreement_of_each_variant(tmp_path):
+    texts = ["Sparse attention for long documents.", "Graph neural networks for molecules."] * 3
+    measured = measure_variants(texts, ["int8"], rounds=2, cache_dir=tmp_path)
+    assert set(measured) == {"fp32", "int8"}
+    assert measured["fp32"]["cos_to_fp32_min"] > 0.99999
+    assert measured["int8"]["cos_to_fp32_min"] < measured["fp32"]["cos_to_fp32_min"]
+    assert all(m["papers_per_s"] > 0 and m["load_s"] >= 0 for m in measured.values())
 
 
 def test_encoder_id_names_model_variant_and_length():

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from ml.versioning import ArtifactMissing
-from ml.zlpr import ZLPRClassifier, label_indicator, zlpr_loss, zlpr_loss_and_grad
+from ml.zlpr import (
+    ZLPRClassifier,
+    f1_scores,
+    fit_with_validation,
+    label_indicator,
+    zlpr_loss,
+    zlpr_loss_and_grad,
+)
 
 
 def _by_hand(s, t):
@@ -137,3 +144,62 @@ def test_positive_weights_scale_each_labels_missed_positive_term():
     assert weighted == pytest.approx(expected)
     unweighted = zlpr_loss_and_grad(s, t, pos_weight=np.ones(3))[0][0]
     assert unweighted == pytest.approx(zlpr_loss(s, t)[0])
+
+
+def _long_tailed(n=1200, seed=4):
+    """Noisy linear labels: one common (40%), one rare (3%); the rare one is under-predicted."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8))
+    noise = rng.normal(size=(n, 2)) * 1.5
+    y = np.stack([X[:, 0] + noise[:, 0] > 0.4, X[:, 1] + noise[:, 1] > 3.4], axis=1)
+    return X, y.astype(np.float32)
+
+
+def test_logit_adjustment_lifts_rare_labels_more_than_common_ones():
+    X, y = _long_tailed()
+    model = ZLPRClassifier(alpha=1e-4).fit(X, y, ["common", "rare"])
+    assert model.log_prior_[1] < model.log_prior_[0] < 0
+    plain = model.predict(X).sum(axis=0)
+    model.tau = 0.5
+    adjusted = model.predict(X).sum(axis=0)
+    assert (adjusted >= plain).all() and adjusted[1] - plain[1] > 0
+    assert adjusted[1] / max(plain[1], 1) > adjusted[0] / plain[0]
+
+
+def test_adjustment_and_confidence_scale_survive_save_and_load(tmp_path):
+    X, y = _long_tailed(300)
+    model = ZLPRClassifier(alpha=1e-4, tau=0.3, adaptive_threshold=True, class_weight_power=0.5)
+    model.fit(X, y, ["common", "rare"])
+    model.confidence_scale = 1.3
+    model.save(tmp_path / "m")
+    loaded = ZLPRClassifier.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
+    assert loaded.get_params() == model.get_params()
+
+
+def test_a_learnt_threshold_is_compared_with_zero_like_the_fixed_one():
+    X = np.array([[3.0, 0], [0, 3.0], [-3.0, -3.0], [3.0, 3.0]] * 10)
+    y = label_indicator([["a"], ["b"], [], ["a", "b"]] * 10, ["a", "b"])
+    model = ZLPRClassifier(alpha=1e-4, adaptive_threshold=True).fit(X, y, ["a", "b"])
+    assert model.coef_.shape == (3, 2)  # the two labels and the threshold s_0
+    np.testing.assert_array_equal(model.predict(X), y)
+
+
+def test_validation_picks_tau_and_calibrates_confidences_on_held_out_rows():
+    X, y = _long_tailed(1500)
+    model, report = fit_with_validation(X, y, ["common", "rare"], {"alpha": 1e-4})
+    assert report["validated"] and report["n_validation"] == 225
+    assert model.tau == report["tau"] and str(model.tau) in report["validation"]
+    # Noisy labels: calibrated confidences are softer than ZLPR's sigmoid(2s).
+    assert 0.05 < model.confidence_scale < 2.0
+    proba = model.predict_proba(X)
+    picked = proba[model.predict(X) > 0]
+    assert len(picked) and (picked > 0.5).all() and np.median(picked) < 0.99
+    tiny, small = fit_with_validation(X[:100], y[:100], ["common", "rare"], {"tau": 0.2})
+    assert small == {"validated": False} and tiny.tau == 0.2
+
+
+def test_f1_scores_count_only_labels_that_occur():
+    Y = np.array([[1, 0, 0], [0, 1, 0]])
+    P = np.array([[1, 0, 0], [1, 0, 0]])
+    assert f1_scores(Y, P) == {"micro_f1": 0.5, "macro_f1": round((2 / 3 + 0) / 2, 4)}

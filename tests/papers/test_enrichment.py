@@ -12,9 +12,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ml.artifacts import ArtifactSet
+from ml.encoder import MIN_COSINE
 from ml.versioning import ArtifactMismatch, ArtifactMissing
 from papers.enrichment import enrich, tasks, training
-from papers.enrichment.artifacts import current_artifacts, install, load_current, models_dir
+from papers.enrichment.artifacts import (
+    current_artifacts,
+    encoder_cache_dir,
+    install,
+    load_current,
+    models_dir,
+)
 from papers.ingest.upsert import upsert_records
 from papers.models import Paper, TrainingRun
 from search.backends.base import get_search_backend
@@ -243,6 +250,19 @@ def test_bootstrap_trains_and_enriches_a_fresh_installation(
 
 def test_train_models_command_trains_and_enriches(settings):
     settings.ML_MIN_TRAIN_PAPERS = 20
+    settings.ML_ENCODER_MEASURE_TEXTS = 8
     load_sample(30)
     call_command("train_models", verbosity=0)
-    assert not enrich.pending(load_current().version).exists()
+    artifacts = load_current()
+    assert not enrich.pending(artifacts.version).exists()
+    # The first training measured the encoder variants and kept one that matches fp32.
+    choice = artifacts.trained["encoder_choice"]
+    assert choice["by"] == "measured" and choice["n_texts"] == 8
+    assert "fp32" in choice["measured"] and choice["variant"] in choice["measured"]
+    assert choice["measured"][choice["variant"]]["cos_to_fp32_min"] >= MIN_COSINE
+    assert f"/{choice['variant']}/" in artifacts.version
+    if choice["variant"].startswith("openvino"):  # converted once, kept for every process
+        assert list(encoder_cache_dir().glob("*/model.xml"))
+    # A later training keeps the variant: the stored vectors stay usable.
+    call_command("train_models", verbosity=0)
+    assert load_current().trained["encoder_choice"]["by"] == f"kept from {artifacts.version}"

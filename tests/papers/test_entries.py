@@ -171,3 +171,29 @@ def test_abstracts_show_on_lists_unless_the_reader_folds_them(client, papers):
     assert "folded" in _article(client.get("/arxiv/cs.CL").content.decode(), PLAIN)
     # The paper page always shows its abstract.
     assert "folded" not in _article(client.get(f"/paper/{PLAIN}").content.decode(), PLAIN)
+
+
+def test_tags_show_what_they_add_to_the_listing_aliases_folded(client, papers):
+    Paper.objects.filter(arxiv_id=ENRICHED).update(
+        category_codes=["cs.CL", "cs.SY"],
+        tags=[["cs.CL", 0.999], ["eess.SY", 0.8], ["cs.IR", 0.72]],
+    )
+    listed = _article(client.get("/arxiv/cs.CL").content.decode(), ENRICHED)
+    assert "also fits <a" in listed and 'cs.IR <span class="confidence">72%</span>' in listed
+    # Listed categories (cs.SY is eess.SY under another code) are not repeated as news.
+    assert listed.count('class="tag"') == 1 and "fits its listing" not in listed
+    page = _article(client.get(f"/paper/{ENRICHED}").content.decode(), ENRICHED)
+    assert "fits its listing" in page
+    assert 'cs.CL <span class="confidence">99%</span>' in page  # never shown as 100%
+    assert 'eess.SY <span class="confidence">80%</span>' in page
+
+
+def test_the_api_says_which_tags_the_paper_is_listed_in(client, papers):
+    Paper.objects.filter(arxiv_id=ENRICHED).update(
+        category_codes=["cs.CL", "cs.SY"], tags=[["eess.SY", 0.8], ["cs.IR", 0.72]]
+    )
+    tags = client.get(f"/api/v1/papers/{ENRICHED}").json()["tags"]
+    assert tags == [
+        {"category": "cs.IR", "confidence": 0.72, "listed": False},
+        {"category": "eess.SY", "confidence": 0.8, "listed": True},
+    ]

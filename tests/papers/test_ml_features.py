@@ -126,7 +126,7 @@ def test_the_api_search_has_a_rerank_switch_and_returns_keywords_and_tags(client
     assert on["reranked"] is True and off["reranked"] is False
     first = on["results"][0]
     assert first["keywords"]
-    assert all(set(tag) == {"category", "confidence"} for tag in first["tags"])
+    assert all(set(tag) == {"category", "confidence", "listed"} for tag in first["tags"])
 
 
 # --- Related papers ----------------------------------------------------------------------------
