@@ -56,9 +56,7 @@ def test_a_question_sharing_no_word_with_the_papers_finds_them_by_meaning(enrich
     assert sum(p.primary_category_id == "cs.CV" for p in top) >= 6
 
 
-def test_a_search_answers_at_once_while_the_encoder_is_still_loading(
-    client, enriched, monkeypatch
-):
+def test_a_search_answers_at_once_while_the_encoder_is_still_loading(client, enriched, monkeypatch):
     import threading
 
     from ml.artifacts import ArtifactSet

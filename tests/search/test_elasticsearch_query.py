@@ -73,9 +73,7 @@ def test_rank_only_scores_words_without_requiring_any():
 
 
 def test_without_stemming_words_go_to_the_exact_subfield():
-    assert compiled("graphs", stemming=False) == {
-        "bool": {"should": [plain("graphs", exact=True)]}
-    }
+    assert compiled("graphs", stemming=False) == {"bool": {"should": [plain("graphs", exact=True)]}}
 
 
 def test_phrases_are_required_on_exact_subfields():
@@ -135,15 +133,7 @@ def test_fields_authors_and_categories():
 
 def test_or_group_is_a_should_inside_the_query():
     assert compiled("qubits OR dualities") == {
-        "bool": {
-            "should": [
-                {
-                    "bool": {
-                        "should": [plain("qubits"), plain("dualities")]
-                    }
-                }
-            ]
-        }
+        "bool": {"should": [{"bool": {"should": [plain("qubits"), plain("dualities")]}}]}
     }
 
 
