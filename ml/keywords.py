@@ -16,7 +16,8 @@ Around that predictive core (every choice measured in bench/keywords.py):
 - candidates are shaped like terms: runs of up to ``max_phrase_words`` adjacent content words
   with no verb-like word in them (a word the corpus often puts right before "the", "a", "its",
   ... : "improves", "recovers") and ending in a word that ends term runs in the corpus (not an
-  adjective such as "neural", which nearly always has a noun after it), no "-ly" adverbs.
+  adjective such as "neural", which nearly always has a noun after it, nor a past participle in
+  -ed), no "-ly" adverbs, no word in -s that never follows a determiner (a verb: "recovers").
   These word shapes are counted on the training corpus at fit time, no tagger needed;
 - a phrase scores the sum (``phrase_score="sum"``) or mean of its words' standardised scores;
 - the top list is diverse: a phrase that contains, or is contained in, a better one (compared
@@ -64,6 +65,9 @@ _AFTER_VERBS = frozenset("the a an this these those its their our his her them i
 # ("recovers", "compromises"), not a plural noun ("the networks", "these models").
 _DETERMINERS = _AFTER_VERBS - {"them", "it", "us"}
 _NOT_VERB_S = ("ss", "us", "is", "ys")  # loss, corpus, analysis, always
+# Words in -ly that are not adverbs (the -ly verbs, "apply", "rely", are no term's part anyway).
+_LY_WORDS = frozenset("family anomaly assembly supply italy monopoly butterfly early daily weekly "
+                      "monthly yearly quarterly poly firefly".split())  # fmt: skip
 _MIN_EVIDENCE = 5  # occurrences in the corpus before a word's shape is trusted
 
 
@@ -306,8 +310,10 @@ class Word2VecKeywords:
             [w.endswith("s") and not w.endswith(_NOT_VERB_S) for w in self.vocabulary_], bool
         )
         never_a_noun = known & verb_s & (self.shapes_[:, 3] == 0)
-        adverb = np.array([w.endswith("ly") and w[:-2] in self._index for w in self.vocabulary_])
+        adverb = np.array([w.endswith("ly") and w not in _LY_WORDS for w in self.vocabulary_])
         self._not_in_terms = adverb.astype(bool) | never_a_noun
+        # A term never ends in a past participle ("generation cost required", "designed").
+        self._not_last = np.array([w.endswith("ed") for w in self.vocabulary_], dtype=bool)
 
     # ------------------------------------------------------------------------------ scoring
     def log_prob_matrix(self, given: Sequence[int], targets: Sequence[int]) -> np.ndarray:
@@ -417,7 +423,8 @@ class Word2VecKeywords:
         ids = [self._index[w] for w in words]
         if any(self._verb_share[i] > self.verb_ratio or self._not_in_terms[i] for i in ids):
             return False
-        return bool(self._end_share[ids[-1]] >= self.end_ratio)
+        last = ids[-1]
+        return bool(self._end_share[last] >= self.end_ratio and not self._not_last[last])
 
     def _diverse(self, phrases: dict[str, float], top_n: int) -> list[tuple[str, float]]:
         """Best phrases first, none containing or contained in one ranked above it; with
