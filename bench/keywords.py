@@ -50,22 +50,15 @@ _stemmer = PorterStemmer()
 # candidates, no phrase containing a better one, the first 512 tokens).
 VARIANTS = {
     "su_as_written_words": dict(stop_words=False, max_phrase_words=1, term_shape=False),
-    "su_no_stop_words": dict(max_phrase_words=1, term_shape=False),
-    "su_words_shaped": dict(max_phrase_words=1),
     "su_phrases3_unshaped": dict(term_shape=False),
     "su_phrases3": dict(),
     "su_phrases3_mean": dict(phrase_score="mean"),
     "su_phrases2": dict(max_phrase_words=2),
     "su_phrases4": dict(max_phrase_words=4),
-    "su_phrases3_verb0.05": dict(verb_ratio=0.05),
     "su_phrases3_verb0.2": dict(verb_ratio=0.2),
     "su_phrases3_end0.05": dict(end_ratio=0.05),
-    "su_phrases3_end0.2": dict(end_ratio=0.2),
     "su_phrases3_mmr0.7": dict(mmr=0.7),
-    "su_phrases3_mmr0.5": dict(mmr=0.5),
     "su_phrases3_idf0.5": dict(prior="idf", prior_weight=0.5),
-    "su_phrases3_idf1.0": dict(prior="idf", prior_weight=1.0),
-    "su_phrases3_logp-0.1": dict(prior="logp", prior_weight=-0.1),
     "su_phrases3_first200": dict(max_words=200),
 }  # fmt: skip
 SHIPPED = "su_phrases3"  # chosen on Inspec, confirmed on SemEval2017

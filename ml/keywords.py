@@ -61,6 +61,9 @@ _HAS_LETTER = re.compile(r"[a-z]")
 # before one of these is verb-like ("improves the", "recovers its", "outperforms them").
 _AFTER_VERBS = frozenset("the a an this these those its their our his her them it us such each "
                          "both any".split())  # fmt: skip
+# Words that come right before a verb ("we propose", "can serve", "to rely"), seldom a noun.
+_BEFORE_VERBS = frozenset("we they can may will would could should must cannot to which who "
+                          "also".split())  # fmt: skip
 # Words that come right before a noun: a word ending in -s that never follows one is a verb
 # ("recovers", "compromises"), not a plural noun ("the networks", "these models").
 _DETERMINERS = _AFTER_VERBS - {"them", "it", "us"}
@@ -118,15 +121,18 @@ def tokenize(text: str | None) -> list[str]:
 
 
 def word_shapes(texts: Iterable[str]) -> dict[str, tuple[int, int, int, int]]:
-    """Per word: (occurrences, times right before a verb's object, times ending a term run,
-    times right after a determiner).
+    """Per word: (occurrences, times in a verb's place, times ending a term run, times right
+    after a determiner).
+
+    A verb's place: right before an object word ("the", "its", "them", ...) or right after a
+    subject or modal ("we", "can", "to", ...).
 
     A term run is a maximal stretch of content words (not stop words, not one letter) inside a
     segment; its last word is what the next token (a stop word or punctuation) shows to be a
     run's end.
     """
     seen: Counter = Counter()
-    before_object: Counter = Counter()
+    verb_place: Counter = Counter()
     run_end: Counter = Counter()
     after_determiner: Counter = Counter()
     for text in texts:
@@ -134,14 +140,15 @@ def word_shapes(texts: Iterable[str]) -> dict[str, tuple[int, int, int, int]]:
             for i, token in enumerate(segment):
                 seen[token] += 1
                 nxt = segment[i + 1] if i + 1 < len(segment) else None
-                if nxt in _AFTER_VERBS:
-                    before_object[token] += 1
+                prev = segment[i - 1] if i else None
+                if nxt in _AFTER_VERBS or prev in _BEFORE_VERBS:
+                    verb_place[token] += 1
                 if not _is_break(token) and (nxt is None or _is_break(nxt)):
                     run_end[token] += 1
-                if i and segment[i - 1] in _DETERMINERS:
+                if prev in _DETERMINERS:
                     after_determiner[token] += 1
     return {
-        w: (n, before_object[w], run_end[w], after_determiner[w]) for w, n in seen.items()
+        w: (n, verb_place[w], run_end[w], after_determiner[w]) for w, n in seen.items()
     }
 
 

@@ -57,9 +57,10 @@ def test_tokens_keep_digits_hyphens_and_short_inline_math_inside_words():
 
 def test_word_shapes_count_verb_like_and_run_ending_uses():
     shapes = word_shapes(["The model improves the accuracy of graph networks.",
-                          "Attention improves its recall; neural networks."])  # fmt: skip
-    seen, before_object, run_end, after_determiner = shapes["improves"]
-    assert (seen, before_object, after_determiner) == (2, 2, 0)
+                          "Attention improves its recall; neural networks. We rely on it."])  # fmt: skip
+    assert shapes["rely"][:2] == (1, 1)  # after a subject
+    seen, verb_place, run_end, after_determiner = shapes["improves"]
+    assert (seen, verb_place, after_determiner) == (2, 2, 0)
     assert shapes["networks"] == (2, 0, 2, 0)
     assert shapes["accuracy"][3] == 1
     assert shapes["neural"][2] == 0  # always followed by another content word
