@@ -102,8 +102,8 @@ def quality(predicted: list[list[str]], gold: list[list[str]]) -> dict:
     }
 
 
-DEFAULTS = {k: v for k, v in Word2VecKeywords().get_params().items()
-            if k not in ("vector_size", "window", "min_count", "epochs", "workers", "seed")}  # fmt: skip
+_TRAINING = ("vector_size", "window", "min_count", "epochs", "workers", "seed")
+DEFAULTS = {k: v for k, v in Word2VecKeywords().get_params().items() if k not in _TRAINING}
 
 
 def normalise(phrase: str) -> str:
@@ -210,10 +210,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--arxiv", type=Path, default=DEFAULT_ARXIV)
-    parser.add_argument("--arxiv-recent", type=int, default=20_000,
-                        help="train on this many most recent arXiv abstracts (0: all 73k)")
-    parser.add_argument("--app-sample", action="store_true",
-                        help="measure the app's keywords on the shipped sample instead")
+    parser.add_argument(
+        "--arxiv-recent",
+        type=int,
+        default=20_000,
+        help="train on this many most recent arXiv abstracts (0: all 73k)",
+    )
+    parser.add_argument(
+        "--app-sample",
+        action="store_true",
+        help="measure the app's keywords on the shipped sample instead",
+    )
     args = parser.parse_args(argv)
     if args.app_sample:
         result = {"app_sample": app_sample()}

@@ -147,9 +147,7 @@ def word_shapes(texts: Iterable[str]) -> dict[str, tuple[int, int, int, int]]:
                     run_end[token] += 1
                 if prev in _DETERMINERS:
                     after_determiner[token] += 1
-    return {
-        w: (n, verb_place[w], run_end[w], after_determiner[w]) for w, n in seen.items()
-    }
+    return {w: (n, verb_place[w], run_end[w], after_determiner[w]) for w, n in seen.items()}
 
 
 def _is_break(token: str) -> bool:

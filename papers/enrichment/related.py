@@ -2,9 +2,9 @@
 
 - by meaning: nearest whitened vectors (cosine), with the key phrases both papers share;
 - by key phrases: the paper's keywords as a BM25 query, with the phrases the other paper uses.
-  BM25 alone drifts off topic (one shared word such as "dna" is enough to rank), so the
-  KEYWORD_CANDIDATES best matches are ordered by their cosine to the paper (KEYWORD_RANKING,
-  chosen with bench/related.py): papers that share key phrases, the closest in meaning first.
+  BM25 alone drifts off topic (one shared word such as "dna" is enough to rank), so its best
+  matches are ordered by their cosine to the paper (KEYWORD_RANKING, chosen with
+  bench/related.py): papers that share key phrases, the closest in meaning first.
 """
 
 from __future__ import annotations
@@ -96,8 +96,10 @@ _RRF_K = 60
 def _rank(hits: list, cosines: dict[int, float], pks: dict[str, int], method: str) -> list:
     if method == "bm25" or not cosines:
         return hits
+
     def cosine(hit):
         return cosines.get(pks.get(hit.arxiv_id), -np.inf)
+
     by_cosine = sorted(hits, key=cosine, reverse=True)
     if method == "cosine":
         return by_cosine
