@@ -60,6 +60,8 @@ VARIANTS = {
     "su_phrases3_mmr0.7": dict(mmr=0.7),
     "su_phrases3_idf0.5": dict(prior="idf", prior_weight=0.5),
     "su_phrases3_first200": dict(max_words=200),
+    "su_phrases3_tf0.5": dict(tf_weight=0.5),
+    "su_phrases3_tf1.0": dict(tf_weight=1.0),
 }  # fmt: skip
 SHIPPED = "su_phrases3"  # chosen on Inspec, confirmed on SemEval2017
 # What is left of LaTeX once its backslashes are gone: commands read as words.

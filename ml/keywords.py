@@ -19,7 +19,8 @@ Around that predictive core (every choice measured in bench/keywords.py):
   adjective such as "neural", which nearly always has a noun after it, nor a past participle in
   -ed), no "-ly" adverbs, no word in -s that never follows a determiner (a verb: "recovers").
   These word shapes are counted on the training corpus at fit time, no tagger needed;
-- a phrase scores the sum (``phrase_score="sum"``) or mean of its words' standardised scores;
+- a phrase scores the sum (``phrase_score="sum"``) or mean of its words' standardised scores,
+  plus ``tf_weight`` times the log of how often it occurs;
 - the top list is diverse: a phrase that contains, or is contained in, a better one (compared
   after stemming) is skipped, and ``mmr`` < 1 picks by maximal marginal relevance over phrase
   vectors (mean Word2Vec vectors of their words);
@@ -198,6 +199,7 @@ class Word2VecKeywords:
         occurrences is verb-like; end_ratio: a last word must end a term run at least this often.
     mmr: 1 ranks by score alone; below 1, maximal marginal relevance with this weight on score.
     max_words: only the first this many tokens of a text are scored (bounds the cost).
+    tf_weight: adds this times log(occurrences of the phrase in the scored text).
     """
 
     def __init__(
@@ -218,6 +220,7 @@ class Word2VecKeywords:
         end_ratio: float = 0.1,
         mmr: float = 1.0,
         max_words: int = 512,
+        tf_weight: float = 0.0,
     ) -> None:
         self.vector_size = vector_size
         self.window = window
@@ -235,6 +238,7 @@ class Word2VecKeywords:
         self.end_ratio = end_ratio
         self.mmr = mmr
         self.max_words = max_words
+        self.tf_weight = tf_weight
 
     # ----------------------------------------------------------------------------------- fit
     def fit(self, texts: Iterable[str]) -> Word2VecKeywords:
@@ -402,17 +406,22 @@ class Word2VecKeywords:
         if self.stop_words:  # one-letter tokens and stop words never sit in a phrase
             z = {w: v for w, v in z.items() if not self._is_stop[self._index[w]]}
         phrases: dict[str, float] = {}
+        counts: Counter = Counter()
         for segment in head:
             run: list[str] = []
             for token in [*segment, None]:
                 if token is not None and token in z:
                     run.append(token)
                     continue
-                self._add_phrases(run, z, phrases)
+                self._add_phrases(run, z, phrases, counts)
                 run = []
+        if self.tf_weight:
+            phrases = {p: v + self.tf_weight * np.log(counts[p]) for p, v in phrases.items()}
         return self._diverse(phrases, top_n)
 
-    def _add_phrases(self, run: list[str], z: dict[str, float], out: dict[str, float]) -> None:
+    def _add_phrases(
+        self, run: list[str], z: dict[str, float], out: dict[str, float], counts: Counter
+    ) -> None:
         longest = max(self.max_phrase_words, 1)
         for n in range(1, min(longest, len(run)) + 1):
             for start in range(len(run) - n + 1):
@@ -420,7 +429,9 @@ class Word2VecKeywords:
                 if len(set(words)) < n or not self._term_shaped(words):
                     continue
                 total = sum(z[w] for w in words)
-                out[" ".join(words)] = total / n if self.phrase_score == "mean" else total
+                phrase = " ".join(words)
+                out[phrase] = total / n if self.phrase_score == "mean" else total
+                counts[phrase] += 1
 
     def _term_shaped(self, words: list[str]) -> bool:
         if not self.term_shape:
@@ -495,6 +506,7 @@ class Word2VecKeywords:
             "end_ratio": self.end_ratio,
             "mmr": self.mmr,
             "max_words": self.max_words,
+            "tf_weight": self.tf_weight,
         }
 
     def set_params(self, **params) -> Word2VecKeywords:
