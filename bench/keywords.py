@@ -156,8 +156,8 @@ def train_word2vec(corpus: list[str]) -> Word2VecKeywords:
     text = "\0".join([FORMAT, *corpus])  # a new tokeniser (format) trains a new model
     digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
     folder = CACHE / f"w2v-{digest}"
-    if (folder / "config.json").exists():
-        return Word2VecKeywords.load(folder)
+    if (folder / "config.json").exists():  # word shapes are cheap: counted by this code
+        return Word2VecKeywords.load(folder).count_word_shapes(corpus)
     start = time.time()
     model = Word2VecKeywords(vector_size=100, window=5, min_count=2, epochs=10).fit(corpus)
     print(f"word2vec trained on {len(corpus)} texts in {time.time() - start:.0f}s",

@@ -300,6 +300,15 @@ class Word2VecKeywords:
         self.word_counts_ = np.asarray(wv.expandos["count"], dtype=np.int64)
         self.doc_freq_ = np.array([doc_freq.get(w, 0) for w in self.vocabulary_], dtype=np.int64)
         self.n_docs_ = int(n_docs)
+        self._set_shapes(shapes)
+
+    def count_word_shapes(self, texts: Iterable[str]) -> Word2VecKeywords:
+        """Count the word shapes of the term filter again on ``texts`` (fit does this)."""
+        self._check_fitted()
+        self._set_shapes(word_shapes(texts))
+        return self
+
+    def _set_shapes(self, shapes: dict) -> None:
         self.shapes_ = np.array(
             [shapes.get(w, (0, 0, 0, 0)) for w in self.vocabulary_], dtype=np.int64
         ).reshape(-1, 4)
