@@ -455,8 +455,6 @@ class Word2VecKeywords:
         """Best phrases first, none containing or contained in one ranked above it; with
         ``mmr`` < 1, each next pick trades score against similarity to the picks so far."""
         ranked = sorted(phrases.items(), key=lambda kv: (-kv[1], kv[0]))
-        if self.max_phrase_words <= 1 and self.mmr >= 1:
-            return ranked[:top_n]
         keys = {p: phrase_key(p) for p, _ in ranked}
         if self.mmr >= 1:
             chosen: list[tuple[str, float]] = []
