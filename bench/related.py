@@ -71,6 +71,8 @@ def prepare(data_dir: Path, snapshot: Path, n_papers: int, retrain: bool = False
         settings.ML_TRAIN_MAX_PAPERS = n_papers
         execute_training(TrainingRun.objects.create().pk, progress=True)
         artifacts = current_artifacts()
+        # The same papers on the same day give the same version: enrich them all again anyway.
+        Paper.objects.update(enriched_version="")
     todo = list(pending_batches(artifacts.version))
     if todo:
         for pks in tqdm(todo, desc="enriching", unit="batch", file=sys.stderr):
