@@ -174,7 +174,9 @@ class RelatedOut(Schema):
 class Related(Schema):
     id: str
     by_vector: list[RelatedOut] = Field(description="Nearest by whitened sentence embeddings")
-    by_keywords: list[RelatedOut] = Field(description="BM25 matches for the paper's key phrases")
+    by_keywords: list[RelatedOut] = Field(
+        description="BM25 matches for the paper's key phrases, the closest in meaning first"
+    )
 
 
 class Because(Schema):

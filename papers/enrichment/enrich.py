@@ -8,7 +8,7 @@ rows are updated last, so a batch interrupted anywhere is simply done again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -51,6 +51,14 @@ def embed_missing(papers: Sequence[Paper], encoder: TextEncoder) -> int:
     return len(todo)
 
 
+def paper_keywords(extract: Callable[..., list[tuple[str, float]]], paper: Paper) -> list[str]:
+    """The key phrases shown for a paper, from its title and abstract, by ``extract`` (an
+    ArtifactSet's extract_keywords or a Word2VecKeywords' extract)."""
+    text = paper_text(paper.title, paper.abstract)[: settings.ML_KEYWORDS_MAX_CHARS]
+    found = extract(text, top_n=settings.ML_KEYWORDS_PER_PAPER)
+    return [phrase for phrase, _ in found]
+
+
 def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> int:
     """Enrich the given papers that still need it; returns how many were enriched."""
     artifacts = artifacts or load_current()
@@ -67,12 +75,9 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
         refresh_dense_index(artifacts)
     raw, _ = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
     tags = artifacts.predict_tags(artifacts.whiten(raw))
-    limit = settings.ML_KEYWORDS_MAX_CHARS
     now = timezone.now()
     for paper, predicted in zip(papers, tags, strict=True):
-        text = paper_text(paper.title, paper.abstract)[:limit]
-        keywords = artifacts.extract_keywords(text, top_n=settings.ML_KEYWORDS_PER_PAPER)
-        paper.keywords = [phrase for phrase, _ in keywords]
+        paper.keywords = paper_keywords(artifacts.extract_keywords, paper)
         paper.tags = [[label, round(conf, 3)] for label, conf in predicted][
             : settings.ML_TAGS_PER_PAPER
         ]

@@ -2,6 +2,9 @@
 
 - by meaning: nearest whitened vectors (cosine), with the key phrases both papers share;
 - by key phrases: the paper's keywords as a BM25 query, with the phrases the other paper uses.
+  BM25 alone drifts off topic (one shared word such as "dna" is enough to rank), so its best
+  matches are ordered by their cosine to the paper (KEYWORD_RANKING, chosen with
+  bench/related.py): papers that share key phrases, the closest in meaning first.
 """
 
 from __future__ import annotations
@@ -61,32 +64,83 @@ def by_vector(paper: Paper, n: int | None = None) -> list[RelatedPaper]:
     return out
 
 
+def _cosines(paper: Paper, pks: list[int]) -> dict[int, float]:
+    """Cosine of each paper in ``pks`` that has a vector to ``paper`` (empty without one)."""
+    artifacts = current_artifacts()
+    if artifacts is None or paper.embedded_with != artifacts.encoder_id:
+        return {}
+    corpus = corpus_vectors(artifacts)
+    own = corpus.rows_of([paper.pk])
+    if not len(own) or not pks:
+        return {}
+    rows = corpus.rows_of(pks)
+    sims = corpus.vectors[rows] @ corpus.vectors[own[0]]
+    return {int(corpus.pks[r]): float(s) for r, s in zip(rows, sims, strict=True)}
+
+
+# How the key-phrase column orders its BM25 candidates: (method, number of candidates).
+# bm25: BM25 order alone; cosine: by cosine to the paper; rrf: reciprocal rank fusion of both.
+KEYWORD_RANKINGS = {
+    "bm25": ("bm25", 0),
+    "rrf@50": ("rrf", 50),
+    "cosine@20": ("cosine", 20),
+    "cosine@50": ("cosine", 50),
+    "cosine@100": ("cosine", 100),
+}
+KEYWORD_RANKING = "cosine@50"
+_RRF_K = 60
+
+
+def _rank(hits: list, cosines: dict[int, float], pks: dict[str, int], method: str) -> list:
+    if method == "bm25" or not cosines:
+        return hits
+
+    def cosine(hit):
+        return cosines.get(pks.get(hit.arxiv_id), -np.inf)
+
+    by_cosine = sorted(hits, key=cosine, reverse=True)
+    if method == "cosine":
+        return by_cosine
+    fused = {h.arxiv_id: 1 / (_RRF_K + i) for i, h in enumerate(hits)}
+    for i, h in enumerate(by_cosine):
+        if np.isfinite(cosine(h)):
+            fused[h.arxiv_id] += 1 / (_RRF_K + i)
+    return sorted(hits, key=lambda h: fused[h.arxiv_id], reverse=True)
+
+
 def keyword_query(paper: Paper) -> str:
     """The paper's key phrases as one query in the search language (words rank by BM25)."""
     words = " ".join(paper.keywords or [])
     return re.sub(r"[^\w\s-]", " ", words)
 
 
-def by_keywords(paper: Paper, n: int | None = None) -> list[RelatedPaper]:
-    """The best BM25 matches for the paper's key phrases (empty without keywords)."""
+def by_keywords(
+    paper: Paper, n: int | None = None, ranking: str = KEYWORD_RANKING
+) -> list[RelatedPaper]:
+    """Papers matching the paper's key phrases by BM25, ordered as ``ranking`` says (empty
+    without keywords)."""
     from search.backends.base import SearchError, get_search_backend
 
     n = n or settings.RELATED_PAPERS
+    method, depth = KEYWORD_RANKINGS[ranking]
     query = keyword_query(paper)
     if not query.strip():
         return []
     try:
-        hits = get_search_backend().candidates(query, limit=n + 1)
+        hits = get_search_backend().candidates(query, limit=max(depth, n) + 1)
     except SearchError:
         return []
-    hits = [h for h in hits if h.arxiv_id != paper.arxiv_id][:n]
+    hits = [h for h in hits if h.arxiv_id != paper.arxiv_id]
     others = Paper.objects.in_bulk([h.arxiv_id for h in hits], field_name="arxiv_id")
+    hits = [h for h in hits if h.arxiv_id in others and not others[h.arxiv_id].withdrawn]
+    pks = {h.arxiv_id: others[h.arxiv_id].pk for h in hits}
+    cosines = _cosines(paper, list(pks.values())) if method != "bm25" else {}
     out = []
-    for hit in hits:
-        other = others.get(hit.arxiv_id)
-        if other is None or other.withdrawn:
-            continue
+    for hit in _rank(hits, cosines, pks, method)[:n]:
+        other = others[hit.arxiv_id]
         shared = phrases_in(paper.keywords, other)
         why = "uses " + ", ".join(shared[:4]) if shared else "matches this paper's key words"
+        if other.pk in cosines:
+            why += f" (cosine {cosines[other.pk]:.2f})"
         out.append(RelatedPaper(other, hit.score, why, shared))
     return out

@@ -3,7 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ml.keywords import Word2VecKeywords, segments, tokenize
+from ml.keywords import Word2VecKeywords, overlapping, phrase_key, segments, tokenize, word_shapes
 from ml.versioning import REBUILD_COMMAND, ArtifactMissing
 
 CORPUS = [
@@ -43,6 +43,38 @@ def test_tokens_skip_latex_and_split_at_punctuation():
         ["graph", "networks"],
         ["for", "molecules"],
     ]
+
+
+def test_tokens_keep_digits_hyphens_and_short_inline_math_inside_words():
+    text = r"3D pose with GPT-4, $k$-means and text-to-speech in 2024 via \textbf{Erd\H{o}s} $\pi$"
+    assert segments(text) == [
+        ["3d", "pose", "with", "gpt-4"],
+        ["k-means", "and", "text-to-speech", "in"],  # a bare number ends a run
+        ["via"],
+        ["erdos"],
+    ]
+
+
+def test_word_shapes_count_verb_like_and_run_ending_uses():
+    shapes = word_shapes(
+        [
+            "The model improves the accuracy of graph networks.",
+            "Attention improves its recall; neural networks. We rely on it.",
+        ]
+    )
+    assert shapes["rely"][:2] == (1, 1)  # after a subject
+    seen, verb_place, run_end, after_determiner = shapes["improves"]
+    assert (seen, verb_place, after_determiner) == (2, 2, 0)
+    assert shapes["networks"] == (2, 0, 2, 0)
+    assert shapes["accuracy"][3] == 1
+    assert shapes["neural"][2] == 0  # always followed by another content word
+
+
+def test_phrases_containing_one_another_overlap_after_stemming():
+    assert overlapping(phrase_key("speculative decoding"),
+                       phrase_key("accelerating speculative decoding"))  # fmt: skip
+    assert overlapping(phrase_key("graph network"), phrase_key("graph networks"))
+    assert not overlapping(phrase_key("graph networks"), phrase_key("neural networks graph"))
 
 
 def test_conditional_probabilities_sum_to_one_over_the_vocabulary(keywords):
@@ -97,13 +129,13 @@ def test_text_score_is_the_sum_of_pair_log_probabilities(keywords):
 
 
 def test_one_repeated_word_ranks_first(keywords):
-    text = "quantum quantum quantum quantum"
+    text = "decoherence decoherence decoherence decoherence"
     for variant in (
         dict(max_phrase_words=1),
         dict(max_phrase_words=3, stop_words=True, prior="idf"),
     ):
         keywords.set_params(**variant)
-        assert [k for k, _ in keywords.extract(text, top_n=3)] == ["quantum"]
+        assert [k for k, _ in keywords.extract(text, top_n=3)] == ["decoherence"]
     keywords.set_params(stop_words=False, prior="none", max_phrase_words=1)
 
 
@@ -121,6 +153,41 @@ def test_keywords_and_phrases_are_words_of_the_text(keywords):
             assert phrase in " ".join(tokenize(text))
             assert set(phrase.split()) <= words
     keywords.set_params(stop_words=False, prior="none", max_phrase_words=1)
+
+
+@pytest.fixture(scope="module")
+def shaped(gensim_model):
+    """Shipped scoring (phrases, term shapes, diversity) on the small model."""
+    return Word2VecKeywords.from_gensim(gensim_model, CORPUS)
+
+
+def test_top_phrases_never_contain_one_another(shaped):
+    text = " ".join(CORPUS[:8])
+    found = [k for k, _ in shaped.extract(text, top_n=10)]
+    assert len(found) >= 5
+    keys = [phrase_key(k) for k in found]
+    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :] if overlapping(a, b)]
+    assert pairs == []
+
+
+def test_verb_like_words_and_run_inner_adjectives_make_no_phrase(shaped):
+    text = "Message passing predicts chemical properties of molecular graphs."
+    found = [k for k, _ in shaped.extract(text, top_n=20)]
+    assert found
+    assert not [k for k in found if "predicts" in k.split()]  # "predicts chemical..." is a verb
+    unshaped = shaped.set_params(term_shape=False).extract(text, top_n=20)
+    shaped.set_params(term_shape=True)
+    assert any("predicts" in k.split() for k, _ in unshaped)  # the filter is what removed it
+
+
+def test_a_long_text_is_scored_on_its_first_words_only(shaped):
+    rng = np.random.default_rng(0)
+    words = " ".join(CORPUS).replace(".", "").split()
+    text = " ".join(rng.choice(words, size=8_000))  # a full paper's length
+    found = shaped.extract(text, top_n=10)
+    assert found
+    head = " ".join(text.split()[: shaped.max_words])
+    assert found == shaped.extract(head, top_n=10)
 
 
 def test_stop_words_are_left_out_when_asked(keywords):

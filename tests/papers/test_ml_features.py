@@ -4,6 +4,8 @@ Real models trained on a slice of the shipped sample (120 papers of one day: cs.
 and a few others), so these are marked slow.
 """
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -154,6 +156,17 @@ def test_related_by_keywords_match_the_papers_key_phrases(enriched):
     assert any(r.shared for r in found)
     for r in found:
         assert set(r.shared) <= set(paper.keywords)
+
+
+def test_related_by_keywords_are_bm25_matches_closest_in_meaning_first(enriched):
+    paper = enriched.exclude(keywords=[]).order_by("pk").first()
+    found = related.by_keywords(paper, n=5)
+    cosines = [float(re.search(r"\(cosine (-?[0-9.]+)\)", r.why).group(1)) for r in found]
+
+    assert len(found) == 5 and cosines == sorted(cosines, reverse=True)
+    matches = related.by_keywords(paper, n=60, ranking="bm25")
+    assert {r.paper.pk for r in found} <= {r.paper.pk for r in matches}
+    assert all("cosine" not in r.why for r in matches)
 
 
 def test_the_paper_page_shows_both_kinds_of_related_papers(client, enriched):
