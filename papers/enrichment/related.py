@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 
 from papers.enrichment.artifacts import current_artifacts
@@ -69,13 +70,15 @@ def _cosines(paper: Paper, pks: list[int]) -> dict[int, float]:
     artifacts = current_artifacts()
     if artifacts is None or paper.embedded_with != artifacts.encoder_id:
         return {}
-    corpus = corpus_vectors(artifacts)
-    own = corpus.rows_of([paper.pk])
-    if not len(own) or not pks:
+    try:
+        index = dense_index(artifacts)
+    except DenseIndexUnavailable:
         return {}
-    rows = corpus.rows_of(pks)
-    sims = corpus.vectors[rows] @ corpus.vectors[own[0]]
-    return {int(corpus.pks[r]): float(s) for r, s in zip(rows, sims, strict=True)}
+    vectors, found = index.vectors_of([paper.pk, *pks])
+    if not found[0] or not pks:
+        return {}
+    sims = vectors[1:] @ vectors[0]
+    return {pk: float(s) for pk, s, ok in zip(pks, sims, found[1:], strict=True) if ok}
 
 
 # How the key-phrase column orders its BM25 candidates: (method, number of candidates).
