@@ -2,7 +2,7 @@
 
 Syntax (lenient: anything a user can type parses, nothing raises):
 
-- plain words match title, abstract, author names and key phrases (search.fields); a paper
+- plain words match title, abstract and author names (search.fields); a paper
   matches when it has every plain word (as arXiv's own search and Google Scholar do: counts,
   newest-first lists and feeds hold only those), while relevance ranking may add papers with
   some of the words or close in meaning below or among them (search.service);

@@ -97,8 +97,8 @@ def run_search(
     """The one search pipeline: a request (query, filters, sort, page) to one page of results.
 
     The search page, the JSON API, saved-search feeds, /api/query and bench/relevance.py all
-    call this. What matches is every plain word (in title, abstract, author names or key
-    phrases; stemmed; stop words aside) and every phrase, field and filter: `total` counts
+    call this. What matches is every plain word (in title, abstract or author names;
+    stemmed; stop words aside) and every phrase, field and filter: `total` counts
     those, and sorted by date or by popularity only those are listed. Sorted by relevance, the
     ranking (hybrid: search.hybrid, or BM25 with all-words papers first) may add papers holding
     some of the words or close in meaning; the rest of the all-words papers follow in BM25

@@ -114,10 +114,19 @@ ROUTES = {
     "api:my_stars": "/api/v1/me/stars",
     "api:my_recommendations": "/api/v1/me/recommendations",
     "api:openapi-json": "/api/v1/openapi.json",
+    "favicon": "/favicon.ico",
+    "open_pdf": "/paper/{}/pdf",
+    "popular": "/popular",
+    "import_library": "/library/import",
+    "digest_settings": "/account/digest",
+    "digest_unsubscribe": "/digest/unsubscribe/{}",
 }
 # Routes that are not pages (POST-only actions) or not public (the admin, auth's own flows).
 NOT_FUZZED = {
     "toggle_mark",
+    "reading_view",
+    "for_you_mute",
+    "for_you_reset",
     "rename_saved_search",
     "delete_saved_search",
     "logout",

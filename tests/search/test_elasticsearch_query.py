@@ -22,14 +22,13 @@ def compiled(text, filters=NO_FILTERS, **kwargs):
 
 
 def plain(word, exact=False, phrase=False):
-    """What a plain word compiles to: title and abstract, key phrases (boosted) and names."""
+    """What a plain word compiles to: title and abstract, and author names."""
     kind = "match_phrase" if phrase else "match"
     suffix = ".exact" if exact or phrase else ""
     return {
         "bool": {
             "should": [
                 {kind: {f"text{suffix}": {"query": word}}},
-                {kind: {f"keywords{suffix}": {"query": word, "boost": 0.5}}},
                 {kind: {"authors": {"query": word}}},
             ]
         }
