@@ -38,7 +38,7 @@ def test_a_visitor_finds_the_papers_others_visit_under_popular(page, live_server
     page.locator(".sort a", has_text="popular").click()
     page.wait_for_url("**sort=popular")
     assert titles.all_inner_texts() == ["Older but visited", "Newest and quiet"]
-    page.locator("header nav a", has_text="Popular").click()
+    page.locator("header nav.wide a", has_text="Popular").click()
     assert page.locator(".popular-entry .counts").all_inner_texts() == [
         "0 stars · 0 reads · 2 visits"
     ]
@@ -138,8 +138,9 @@ def test_a_reader_sees_what_for_you_learnt_mutes_a_star_and_resets_marks(
     page.goto(f"{live_server.url}/for-you")
     learnt = page.locator("section.learnt")
     assert "You like papers about:" in learnt.inner_text()
-    page.locator(".pick .not-interested button").first.click()
-    page.locator(".pick .not-interested button").first.click()
+    for i in (0, 1):  # the buttons mark in place (the page's script); wait for each answer
+        page.locator(".pick button.dismiss").nth(i).click()
+        page.wait_for_selector(f'.pick >> nth={i} >> button.dismiss[aria-pressed="true"]')
     strongest = page.locator("ul.strongest li a").first.inner_text()
     page.locator("ul.strongest li").first.get_by_role("button").click()
     assert "no longer learns from" in page.locator(".messages").inner_text()
