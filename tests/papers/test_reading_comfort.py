@@ -52,7 +52,10 @@ def _marks(user) -> set:
 )
 def test_every_list_offers_star_read_and_not_interested(client, papers, reader, url):
     get_search_backend().rebuild()
-    Mark.objects.create(user=reader, paper_id=1, kind="star")
+    from papers.models import Paper
+
+    # On PostgreSQL primary keys keep counting across tests: look the paper up.
+    Mark.objects.create(user=reader, paper=Paper.objects.get(arxiv_id="2605.00701"), kind="star")
     page = client.get(url).content.decode()
     for kind in ("star", "read", "not_interested"):
         assert f'formaction="/paper/2605.00701/mark/{kind}"' in page
