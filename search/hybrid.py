@@ -148,8 +148,17 @@ def rank(backend: SearchBackend, query: ParsedQuery, filters: SearchFilters) -> 
         return Unranked.WARMING_UP
     lexical = backend.candidates(query, filters, limit=settings.SEARCH_LEXICAL_CANDIDATES)
     depth = settings.SEARCH_DENSE_CANDIDATES
-    restricted = bool(query.required or query.exclude or filters.categories)
-    restricted = restricted or bool(filters.date_from or filters.date_to or filters.arxiv_ids)
+    # Filters, phrases or exclusions may reject dense candidates: fetch more to keep `depth`.
+    restricted = any(
+        (
+            query.required,
+            query.exclude,
+            filters.categories,
+            filters.date_from,
+            filters.date_to,
+            filters.arxiv_ids,
+        )
+    )
     near_pks, _ = dense.search(query_vector, depth * (_FILTERED_OVERFETCH if restricted else 1))
     near = dict(Paper.objects.filter(pk__in=near_pks.tolist()).values_list("pk", "arxiv_id"))
     pool = list(
@@ -160,12 +169,10 @@ def rank(backend: SearchBackend, query: ParsedQuery, filters: SearchFilters) -> 
     if not pool:
         return Ranking([])
     scored = backend.score_papers(query, filters, pool)
-    if restricted:  # keep the dense candidates that pass the filters, up to the depth
-        lexical_ids = {c.arxiv_id for c in lexical}
-        kept_dense = [a for a in pool if a not in lexical_ids and a in scored][:depth]
-        pool = [c.arxiv_id for c in lexical if c.arxiv_id in scored] + kept_dense
-    else:
-        pool = [a for a in pool if a in scored]
+    # The candidates that pass the query's filters: lexical ones, then dense ones up to `depth`.
+    lexical_ids = {c.arxiv_id for c in lexical}
+    kept_dense = [a for a in pool if a not in lexical_ids and a in scored][:depth]
+    pool = [c.arxiv_id for c in lexical if c.arxiv_id in scored] + kept_dense
     if len(pool) < 2:
         return Ranking([scored[a] for a in pool])
     pks = dict(Paper.objects.filter(arxiv_id__in=pool).values_list("arxiv_id", "pk"))

@@ -51,7 +51,7 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
-        window = min(max(self.available, self.total), settings.SEARCH_MAX_RESULT_WINDOW)
+        window = min(self.available, settings.SEARCH_MAX_RESULT_WINDOW)
         return max(1, -(-window // self.page_size))
 
     @property
