@@ -86,7 +86,7 @@ def clean_parameters(source: str, parameters: dict[str, Any]) -> dict[str, Any]:
         path = str(p.get("path", ""))
         if not path:
             raise InvalidParameters("give the path of a snapshot file, or - for standard input")
-        if path != "-" and not Path(path).is_file():
+        if path != "-" and (not Path(path).exists() or Path(path).is_dir()):  # a pipe is fine
             raise InvalidParameters(f"no such file: {path}")
         p["path"] = path
     elif source == Source.ABS:

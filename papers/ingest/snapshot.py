@@ -16,6 +16,7 @@ import json
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -41,18 +42,24 @@ class SkippedLine:
     arxiv_id: str = ""
 
 
-def open_snapshot(source: str | Path | BinaryIO) -> BinaryIO:
-    """A binary stream of the file's text, ungzipped if it starts with gzip's magic bytes."""
-    if isinstance(source, str | Path) and source != "-":
-        with open(source, "rb") as probe:
-            gzipped = probe.read(2) == _GZIP_MAGIC
-        # gzip.open owns the file it opens, so closing the stream closes the file too.
-        return gzip.open(source, "rb") if gzipped else open(source, "rb")  # noqa: SIM115
-    raw: BinaryIO = sys.stdin.buffer if source == "-" else source  # type: ignore[assignment]
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
-    return buffered
+@contextmanager
+def open_snapshot(source: str | Path | BinaryIO) -> Iterator[BinaryIO]:
+    """A binary stream of the file's text, ungzipped if it starts with gzip's magic bytes.
+
+    A path is opened once and peeked at, so a named pipe (``ingest snapshot <(zcat ...)``, or a
+    file still being written by another program) reads like a file. Closing leaves a stream
+    the caller passed in open.
+    """
+    with ExitStack() as owned:
+        if isinstance(source, str | Path) and source != "-":
+            raw: BinaryIO = owned.enter_context(open(source, "rb"))  # noqa: SIM115
+        else:
+            raw = sys.stdin.buffer if source == "-" else source  # type: ignore[assignment]
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+        if buffered.peek(2)[:2] == _GZIP_MAGIC:
+            yield owned.enter_context(gzip.GzipFile(fileobj=buffered))  # type: ignore[misc]
+        else:
+            yield buffered
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -103,9 +110,8 @@ def snapshot_batches(
     A file that breaks off (a truncated gzip) first yields the whole lines read before the
     break, then raises SnapshotError: good records are kept, and the run says where it stopped.
     """
-    stream = open_snapshot(source)
     batch, line = Batch(), skip_lines
-    try:
+    with open_snapshot(source) as stream:
         try:
             for line, item in iter_numbered(stream, skip=skip_lines):
                 if isinstance(item, SkippedLine):
@@ -123,9 +129,6 @@ def snapshot_batches(
             raise
         batch.checkpoint = {"line": line}
         yield batch
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
 
 
 def parse_snapshot_object(data: dict) -> PaperRecord:

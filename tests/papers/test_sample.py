@@ -3,13 +3,15 @@
 import gzip
 import io
 import json
+import os
+import threading
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 
 from papers.ingest.snapshot import SnapshotError, iter_snapshot, load_snapshot, open_snapshot
-from papers.models import Author, Paper
+from papers.models import Author, IngestionRun, Paper
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +111,25 @@ def test_arxivs_own_metadata_snapshot_format_is_understood():
 
 def test_plain_and_gzipped_files_read_the_same():
     lines = _lines(3)
-    assert open_snapshot(io.BytesIO(b"".join(lines))).read() == b"".join(lines)
-    assert open_snapshot(io.BytesIO(_gzip(lines))).read() == b"".join(lines)
+    for data in (b"".join(lines), _gzip(lines)):
+        with open_snapshot(io.BytesIO(data)) as stream:
+            assert stream.read() == b"".join(lines)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzipped"])
+def test_a_named_pipe_loads_like_a_file(tmp_path, compress):
+    """`ingest snapshot <(zcat ...)`: a pipe can be read only once, so it is opened once."""
+    lines = _lines(5)
+    pipe = tmp_path / "papers.jsonl"
+    os.mkfifo(pipe)
+    data = _gzip(lines) if compress else b"".join(lines)
+    writer = threading.Thread(target=pipe.write_bytes, args=(data,))
+    writer.start()
+    call_command("ingest", "snapshot", str(pipe), stdout=io.StringIO(), stderr=io.StringIO())
+    writer.join(timeout=10)
+    run = IngestionRun.objects.get()
+    assert (run.status, run.new_count, run.failed_count) == ("succeeded", 5, 0)
+    assert Paper.objects.count() == 5
 
 
 def test_bootstrap_loads_the_sample_once_and_then_starts_without_reloading(capsys):
