@@ -18,16 +18,15 @@ import functools
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 from bench.corpus import DEFAULT_DIR, ROOT, prepare, prepare_models  # noqa: E402
+from bench.http_load import load  # noqa: E402
 
 QUERIES = [
     "large language models",
@@ -57,48 +56,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def load(base: str, paths: list[str], seconds: float, concurrency: int) -> dict:
-    import httpx
-
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def client(offset: int) -> None:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            i = offset
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                try:
-                    status = http.get(paths[i % len(paths)]).status_code
-                except httpx.HTTPError as exc:
-                    status = type(exc).__name__
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    if status == 200:
-                        latencies.append(elapsed)
-                    else:
-                        errors[str(status)] = errors.get(str(status), 0) + 1
-                i += 1
-
-    threads = [threading.Thread(target=client, args=(n * 7,)) for n in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "req_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
-        "errors": errors,
-    }
 
 
 @contextlib.contextmanager

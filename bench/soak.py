@@ -18,16 +18,15 @@ import gzip
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.http_load import load  # noqa: E402
 
 QUERIES = [
     "language models",
@@ -101,54 +100,6 @@ def _train_small_models() -> None:
     )
 
 
-def load(base: str, paths: list[str], seconds: float, concurrency: int) -> dict:
-    import httpx
-
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    locked = 0
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def client(offset: int) -> None:
-        nonlocal locked
-        with httpx.Client(base_url=base, timeout=30) as http:
-            i = offset
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                try:
-                    response = http.get(paths[i % len(paths)])
-                    status, body = str(response.status_code), response.text
-                except httpx.HTTPError as exc:
-                    status, body = type(exc).__name__, ""
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    statuses[status] = statuses.get(status, 0) + 1
-                    locked += "database is locked" in body
-                    if status == "200":
-                        latencies.append(elapsed)
-                i += 1
-
-    threads = [threading.Thread(target=client, args=(n * 7,)) for n in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    total = sum(statuses.values())
-    return {
-        "requests": total,
-        "req_per_s": round(total / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
-        "status_counts": statuses,
-        "5xx": sum(n for s, n in statuses.items() if s.startswith("5")),
-        "database_is_locked_in_answers": locked,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -167,6 +118,7 @@ def main() -> None:
     data, rest = setup(args.workdir, args.initial)
     import httpx
 
+    from papers.celery import worker_command
     from papers.models import IngestionRun, Paper
 
     ids = list(Paper.objects.values_list("arxiv_id", flat=True)[:200])
@@ -200,18 +152,7 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "papers",
-            "worker",
-            "--concurrency",
-            str(args.worker_concurrency),
-            "--loglevel",
-            "INFO",
-        ],
+        worker_command(args.worker_concurrency),
         cwd=ROOT,
         env=env,
         stdout=logs["worker"].open("w"),

@@ -1,6 +1,7 @@
 """The Celery app. Tasks live in each app's tasks.py and are found by autodiscovery."""
 
 import os
+import sys
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
@@ -12,6 +13,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _recovery = None
+
+
+def worker_command(concurrency: int = 1, loglevel: str = "INFO", *options: str) -> list[str]:
+    """The command line that runs a worker of this app with the current Python."""
+    return [sys.executable, "-m", "celery", "-A", "papers", "worker",
+            "--concurrency", str(concurrency), "--loglevel", loglevel, *options]  # fmt: skip
 
 
 @worker_ready.connect

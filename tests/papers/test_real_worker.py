@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from papers.celery import worker_command
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -30,18 +32,7 @@ def test_a_worker_on_the_file_broker_runs_a_queued_ingestion_and_indexes_it(tmp_
         sample.write_text("".join(next(source) for _ in range(10)))
     _manage(env, "migrate", "-v0")
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "papers",
-            "worker",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "WARNING",
-        ],
+        worker_command(1, "WARNING"),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

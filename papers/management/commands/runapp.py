@@ -8,6 +8,8 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from papers.celery import worker_command
+
 
 class Command(BaseCommand):
     help = "Bootstrap, then serve the site with gunicorn and run a Celery worker beside it."
@@ -20,8 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, bind: str, web_workers: int, no_bootstrap: bool, **options):
         if not no_bootstrap:
             call_command("bootstrap")
-        worker = [sys.executable, "-m", "celery", "-A", "papers", "worker", "--beat"]
-        worker += ["--concurrency", "1", "--loglevel", "INFO"]
+        worker = worker_command(1, "INFO", "--beat")
         web = [sys.executable, "-m", "gunicorn", "papers.wsgi", "--bind", bind]
         web += ["--workers", str(web_workers), "--access-logfile", "-"]
         processes = [subprocess.Popen(worker), subprocess.Popen(web)]
