@@ -101,6 +101,20 @@ def test_similar_papers_are_closer_than_unrelated_ones(fp32):
 
 
 @pytest.mark.slow
+def test_openvino_bulk_encoding_keeps_each_text_in_its_row():
+    """Many batches in flight at once (the throughput path) give what one text at a time gives."""
+    if not encoder_module.openvino_available():
+        pytest.skip("openvino is not installed")
+    texts = [f"{topic} for {field}" for topic in ("Sparse attention", "Graph kernels",
+             "Bayesian optimisation") for field in ("vision", "speech", "proteins")]  # fmt: skip
+    encoder = TextEncoder("openvino", batch_size=2)
+    bulk = encoder.encode(texts)
+    one_by_one = np.vstack([encoder.encode([text]) for text in texts])
+    assert len(set(texts)) == len(texts) == bulk.shape[0]
+    assert np.abs(bulk - one_by_one).max() < 1e-4
+
+
+@pytest.mark.slow
 def test_openvino_matches_fp32(fp32):
     if not encoder_module.openvino_available():
         pytest.skip("openvino is not installed")
