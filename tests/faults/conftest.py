@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from papers.celery import worker_command
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/5")
 
@@ -26,7 +28,7 @@ FAST_RECOVERY = {
     "INGEST_STALE_AFTER_SECONDS": "4",
     "ML_TRAINING_STALE_AFTER_SECONDS": "4",
     "RECOVERY_INTERVAL_SECONDS": "2",
-    "INGEST_BATCH_SIZE": "2",
+    "INGEST_BATCH_SIZE": "10",
     "ML_ENRICH_BATCH_SIZE": "16",
     "ML_AUTO_TRAIN": "false",
     "HF_HUB_OFFLINE": "1",
@@ -79,22 +81,9 @@ class Deployment:
     def start_worker(self) -> subprocess.Popen:
         log = self.data.parent / f"worker-{len(self.logs)}.log"
         self.logs.append(log)
+        quiet = ("--without-heartbeat", "--without-gossip", "--without-mingle")
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "papers",
-                "worker",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command(1, "INFO", *quiet),
             cwd=self.cwd,
             env=self.env,
             stdout=log.open("w"),
@@ -105,11 +94,15 @@ class Deployment:
 
     @staticmethod
     def children(worker: subprocess.Popen) -> list[int]:
-        try:
-            text = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text()
-        except FileNotFoundError:
-            return []
-        return [int(pid) for pid in text.split()]
+        """The worker's child processes, whichever of its threads forked them (the pool forks
+        replacements for killed children from a thread of its own)."""
+        pids = []
+        for children in Path(f"/proc/{worker.pid}/task").glob("*/children"):
+            try:
+                pids += [int(pid) for pid in children.read_text().split()]
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+        return sorted(pids)
 
     def kill_worker(self, worker: subprocess.Popen) -> None:
         """SIGKILL the whole worker: its main process and the pool's children."""

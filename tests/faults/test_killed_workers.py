@@ -5,9 +5,18 @@ ingests 200 papers, indexes and enriches them; it is SIGKILLed in the middle of 
 and again in the middle of the enrichment, either whole (then restarted) or only its pool
 process. Without beat, every paper must end ingested once (the run's counts add up to the file
 exactly), indexed as the database has it, and enriched with the current models.
+
+The snapshot reaches the worker through a named pipe that the test writes: the first half of
+the file, then nothing until the kill. The worker is then certainly mid-run (it has committed
+the first half and waits for the next line), however fast or slow the machine. Before the
+kill the pipe's path is replaced by the whole file, which the resumed run reads from its
+checkpoint, as it would after any crash.
 """
 
+import os
 import shutil
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +27,37 @@ from tests.faults.conftest import Deployment, redis_broker, wait_for
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db]
 
 N = 200
+HALF = N // 2
+
+
+class HalfFeed:
+    """A named pipe at `path` that delivers the first HALF lines of `source`, then waits."""
+
+    def __init__(self, path: Path, source: Path):
+        self.path, self.source = path, source
+        self.released = threading.Event()
+        os.mkfifo(path)
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.writer.start()
+
+    def _write(self) -> None:
+        head = self.source.read_bytes().splitlines(keepends=True)[:HALF]
+        with self.path.open("wb") as pipe:  # blocks until the worker opens it
+            pipe.writelines(head)
+            pipe.flush()
+            self.released.wait(timeout=900)
+
+    def become_the_whole_file(self) -> None:
+        """Put the whole file at the pipe's path (the reader keeps the pipe it has open)."""
+        whole = self.path.with_name("whole.tmp")
+        shutil.copy(self.source, whole)
+        os.replace(whole, self.path)
+
+    def close(self) -> None:
+        self.released.set()
+        if self.writer.is_alive() and self.path.is_fifo():  # no reader came: free the writer
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+        self.writer.join(timeout=30)
 
 
 def _run(deployment: Deployment) -> tuple:
@@ -77,15 +117,17 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
 
     version = current_artifacts().version
     deployment = Deployment(data_dir, cwd, url)
+    feed = HalfFeed(tmp_path / "feed.jsonl", sample_file)
     worker = deployment.start_worker()
     try:
-        deployment.manage("ingest", "--queue", "snapshot", str(sample_file))
+        deployment.manage("ingest", "--queue", "snapshot", str(feed.path))
 
-        # 1. Mid-ingestion.
-        wait_for("the ingestion to be under way", lambda: _new(deployment) >= 4, every=0.01)
+        # 1. Mid-ingestion: the first half is committed and the worker waits for more.
+        wait_for("the first half to be ingested", lambda: _new(deployment) == HALF)
+        feed.become_the_whole_file()
         worker = _kill(deployment, worker, kill)
-        killed_at = _run(deployment)
-        assert killed_at[0] == "running" and killed_at[1] < N, killed_at  # really mid-run
+        feed.close()
+        assert _run(deployment)[:2] == ("running", HALF)
 
         # 2. Mid-enrichment (it starts as soon as batches are committed).
         wait_for(
@@ -103,6 +145,7 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
             every=1,
         )
     finally:
+        feed.close()
         deployment.stop()
     assert _run(deployment) == ("succeeded", N, 0, 0, 0, "")
     assert deployment.query("SELECT count(*), count(DISTINCT arxiv_id) FROM papers_paper") == [
