@@ -8,6 +8,7 @@ directory, and a Celery broker kept in files there, so nothing needs a server. T
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -240,6 +241,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One queue per kind of work, so none waits behind another's backlog (a resumed ingestion
+# behind a thousand enrichment batches): a worker consumes every queue, taking from each in
+# turn (kombu cycles fairly over them, on files and on Redis), and a deployment may give a
+# queue workers of its own (celery worker -Q enrich).
+CELERY_TASK_QUEUES = [Queue(name) for name in ("ingest", "index", "enrich", "celery")]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "papers.tasks.*": {"queue": "ingest"},
+    "search.tasks.*": {"queue": "index"},
+    "papers.enrichment.tasks.*": {"queue": "enrich"},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
