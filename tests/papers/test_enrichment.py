@@ -5,6 +5,7 @@ marked slow; the model set is trained once per session and installed into each t
 """
 
 import gzip
+import io
 import json
 
 import numpy as np
@@ -158,6 +159,21 @@ def test_without_models_enrichment_waits_and_the_command_names_the_fix():
     assert tasks.enrich_papers([Paper.objects.get().pk]) == 0
     with pytest.raises(CommandError, match="manage.py train_models"):
         call_command("train_models", enrich_only=True, verbosity=0)
+
+
+def test_queued_enrich_only_queues_enrichment_and_never_trains(models, monkeypatch):
+    queued_training, queued_enrichment = [], []
+    monkeypatch.setattr(tasks.train_models, "delay", queued_training.append)
+    monkeypatch.setattr(tasks.enrich_pending, "delay", lambda: queued_enrichment.append(1))
+    runs = TrainingRun.objects.count()
+    call_command("train_models", enrich_only=True, queue=True, stdout=io.StringIO())
+    assert queued_enrichment == [1]
+    assert queued_training == [] and TrainingRun.objects.count() == runs
+
+
+def test_queued_enrich_only_without_models_names_the_fix():
+    with pytest.raises(CommandError, match="manage.py train_models"):
+        call_command("train_models", enrich_only=True, queue=True)
 
 
 def test_models_from_another_format_are_refused_with_the_fix_named(models):

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from papers.enrichment import enrich, training
-from papers.enrichment.artifacts import load_current
+from papers.enrichment.artifacts import current_artifacts, load_current
+from papers.enrichment.tasks import enrich_pending
 from papers.models import TrainingRun
 
 
@@ -26,6 +27,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, queue: bool, enrich_only: bool, verbosity: int = 1, **options):
         progress = verbosity > 0
+        if queue and enrich_only:
+            if current_artifacts() is None:
+                raise CommandError(
+                    "no models to enrich with yet: run python manage.py train_models"
+                )
+            enrich_pending.delay()
+            self.stdout.write("Enrichment of the papers the current models have not seen queued.")
+            return
         if queue:
             run, new = training.start_training()
             state = "queued" if new else "already active"
