@@ -112,7 +112,7 @@ def main() -> None:
     )
     parser.add_argument("--initial", type=int, default=1500, help="papers before the soak")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/coolpapers-soak"))
-    parser.add_argument("--drain-timeout", type=float, default=600)
+    parser.add_argument("--drain-timeout", type=float, default=900)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     data, rest = setup(args.workdir, args.initial)
@@ -131,7 +131,10 @@ def main() -> None:
             f"/api/v1/papers/{ids[n + 50]}",
             "/arxiv/cs.CL" if n % 2 else "/arxiv/cs.LG",
         ]
-    env = {**os.environ, "API_ANON_RATE": "", "API_USER_RATE": ""}
+    # Batches of 100 (not 1,000) so that the ingestion commits all through the load; no rate
+    # limits (every client comes from one address).
+    env = {**os.environ, "INGEST_BATCH_SIZE": "100"}
+    env.update(dict.fromkeys(("API_ANON_RATE", "API_USER_RATE", "SEARCH_RATE"), ""))
     logs = {name: args.workdir / f"{name}.log" for name in ("gunicorn", "worker")}
     server = subprocess.Popen(
         [
@@ -185,14 +188,19 @@ def main() -> None:
         result["soak"] = load(base, paths, args.seconds, args.concurrency)
         run = IngestionRun.objects.get()
         result["ingestion_when_load_ended"] = f"{run.status}, {run.processed_count} processed"
+        result["enriched_when_load_ended"] = Paper.objects.exclude(enriched_version="").count()
         started = time.monotonic()
         result["drift_after_drain"] = _drift_after_drain(data, args.drain_timeout)
         result["drain_seconds"] = round(time.monotonic() - started, 1)
     finally:
-        server.terminate()
-        worker.terminate()
-        server.wait(timeout=60)
-        worker.wait(timeout=60)
+        for process in (server, worker):
+            process.terminate()
+        for process in (server, worker):
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # a worker finishing a long batch
+                process.kill()
+                process.wait()
     run = IngestionRun.objects.get()
     result["ingestion"] = {"status": run.status, "new": run.new_count, "failed": run.failed_count}
     result["papers"] = Paper.objects.count()
@@ -211,17 +219,25 @@ def main() -> None:
 
 
 def _drift_after_drain(data: Path, timeout: float) -> dict:
-    """Wait for the queue to empty and the run to end, then compare index and database."""
-    from papers.models import IngestionRun
+    """Wait for the background work to end (no message queued, the run over, every paper
+    enriched, the last task's index update landed), then compare index and database."""
+    from papers.models import IngestionRun, Paper
     from search.reconcile import reconcile
 
     queue = data / "broker" / "queue"
     deadline = time.monotonic() + timeout
+
+    def busy() -> bool:
+        return (
+            any(queue.glob("*.msg"))
+            or IngestionRun.objects.filter(status__in=["queued", "running"]).exists()
+            or Paper.objects.filter(enriched_version="").exists()
+        )
+
     while time.monotonic() < deadline:
-        busy = IngestionRun.objects.filter(status__in=["queued", "running"]).exists()
-        if not busy and not any(queue.glob("*.msg")):
-            time.sleep(3)  # the last task taken off the queue finishing
-            if not any(queue.glob("*.msg")):
+        if not busy():
+            time.sleep(5)  # the index update the last task queued, taken and done
+            if not busy():
                 break
         time.sleep(1)
     report = reconcile(repair=False)
