@@ -9,7 +9,8 @@ queues an ingestion of the rest of the sample and the enrichment of every paper,
 load on the search, paper and daily-list pages and the JSON API. Prints JSON: req/s, p50/p99,
 the count of 5xx answers and of "database is locked" (in answers and in the server and worker
 logs), and, once the background work has drained, the papers missing from or stale in the
-index (search.reconcile). The baseline measured in the same run is the same load before the
+index (search.reconcile): at the first check, and once it has converged (index updates that
+found the index busy are retried inside the worker, up to 120 s more). The baseline measured in the same run is the same load before the
 background work starts. Goal: zero 5xx, zero "database is locked", zero missing and stale.
 """
 
@@ -218,7 +219,7 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _drift_after_drain(data: Path, timeout: float) -> dict:
+def _drift_after_drain(data: Path, timeout: float, settle: float = 120) -> dict:
     """Wait for the background work to end (no message queued, the run over, every paper
     enriched, the last task's index update landed), then compare index and database."""
     from papers.models import IngestionRun, Paper
@@ -240,12 +241,21 @@ def _drift_after_drain(data: Path, timeout: float) -> dict:
             if not busy():
                 break
         time.sleep(1)
-    report = reconcile(repair=False)
+    # Index updates retried after a busy index wait in the worker, not in the queue: the index
+    # has converged when a check finds nothing to repair (the worker's own periodic check
+    # repairs what was lost). Reported: the first check, and the last within `settle` seconds.
+    first = reconcile(repair=False)
+    report, started = first, time.monotonic()
+    while (report.missing or report.stale) and time.monotonic() - started < settle:
+        time.sleep(2)
+        report = reconcile(repair=False)
     return {
         "missing": report.missing,
         "stale": report.stale,
         "orphaned": report.orphaned,
         "examples": report.examples,
+        "at_first_check": {"missing": first.missing, "stale": first.stale},
+        "converged_after_s": round(time.monotonic() - started, 1),
     }
 
 
