@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -180,6 +181,17 @@ def _recover_index() -> int:
     return report.drift
 
 
+# Held while a check runs in a worker's main process, and by every fork of that process: the
+# pool forks its processes from there, and a child forked while the check has the SQLite file
+# open inherits the library's lock state for it and gets "disk I/O error" on every query.
+_checking = threading.Lock()
+os.register_at_fork(
+    before=_checking.acquire,
+    after_in_parent=_checking.release,
+    after_in_child=_checking.release,
+)
+
+
 class RecoveryLoop:
     """The worker's own periodic recovery, so a deployment without beat still recovers."""
 
@@ -196,12 +208,13 @@ class RecoveryLoop:
 
     def _run(self) -> None:
         while True:
-            try:
-                close_old_connections()
-                recover()
-            except Exception:
-                logger.warning("recovery check failed", exc_info=True)
-            finally:
-                connection.close()
+            with _checking:  # no fork sees a check half done
+                try:
+                    close_old_connections()
+                    recover()
+                except Exception:
+                    logger.warning("recovery check failed", exc_info=True)
+                finally:
+                    connection.close()
             if self._stop.wait(self.interval):
                 return

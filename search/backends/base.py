@@ -1,6 +1,7 @@
 """The search interface every backend implements, its results, and the configured backend."""
 
 import enum
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -396,6 +397,9 @@ def _counting(
 
 
 _backends: dict[str, SearchBackend] = {}
+# A forked process (a Celery pool process, after its parent checked the index) opens its own:
+# tantivy's threads and an HTTP client's connections do not survive a fork.
+os.register_at_fork(after_in_child=_backends.clear)
 
 
 def get_search_backend(alias: str | None = None) -> SearchBackend:
