@@ -49,7 +49,9 @@ FORMAT = "word2vec-keywords/2"
 # Bump whenever the phrases extract() gives a text change (tokens, candidates, scoring,
 # diversity): it is part of ml.artifacts.ArtifactSet.version, so the app enriches every paper
 # again with the new code even when the saved models are the same.
-OUTPUT_VERSION = 3  # 3: duplicates compare hyphenated word parts ("speech" / "text-to-speech")
+# 3: duplicates compare hyphenated word parts ("speech" / "text-to-speech"); 4: phrases of up to
+# 4 words (bench/keywords.py: chosen on Inspec, confirmed on SemEval2017).
+OUTPUT_VERSION = 4
 PRIORS = ("none", "logp", "idf")
 PHRASE_SCORES = ("sum", "mean")
 
@@ -242,7 +244,7 @@ class Word2VecKeywords:
         stop_words: bool = True,
         prior: str = "none",
         prior_weight: float = 1.0,
-        max_phrase_words: int = 3,
+        max_phrase_words: int = 4,
         phrase_score: str = "sum",
         term_shape: bool = True,
         verb_ratio: float = 0.1,

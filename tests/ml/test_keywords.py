@@ -235,13 +235,14 @@ def speech_model():
 
 @pytest.mark.parametrize("mmr", [1.0, 0.7])
 def test_a_keyword_never_repeats_part_of_a_better_hyphenated_one(speech_model, mmr):
+    shipped = speech_model.get_params()
     speech_model.set_params(mmr=mmr, max_phrase_words=1, term_shape=False)
     try:
         text = " ".join(SPEECH[:4])
         scores = speech_model.word_scores(text)
         found = [k for k, _ in speech_model.extract(text, top_n=len(scores))]
     finally:
-        speech_model.set_params(mmr=1.0, max_phrase_words=3, term_shape=True)
+        speech_model.set_params(**shipped)
     assert {"text-to-speech", "speech", "text", "gpt-4", "gpt", "3d"} <= set(scores)
     assert len(found) >= 5 and not has_duplicates(found)
     for compound, part in [("text-to-speech", "speech"), ("text-to-speech", "text"),
