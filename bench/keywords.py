@@ -40,7 +40,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
 from bench.arxiv_data import DEFAULT_ARXIV, load_papers  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
-from ml.keywords import FORMAT, Word2VecKeywords, has_duplicates, phrase_key  # noqa: E402
+from ml.keywords import (  # noqa: E402
+    FORMAT,
+    TRAINING_PARAMS,
+    Word2VecKeywords,
+    has_duplicates,
+    phrase_key,
+)
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "keyphrases"
 CACHE = Path(os.environ.get("ML_BENCH_CACHE", "/work/cache")) / "keywords"
@@ -100,8 +106,7 @@ def quality(predicted: list[list[str]], gold: list[list[str]]) -> dict:
     }
 
 
-_TRAINING = ("vector_size", "window", "min_count", "epochs", "workers", "seed")
-DEFAULTS = {k: v for k, v in Word2VecKeywords().get_params().items() if k not in _TRAINING}
+DEFAULTS = {k: v for k, v in Word2VecKeywords().get_params().items() if k not in TRAINING_PARAMS}
 
 
 def normalise(phrase: str) -> str:

@@ -52,6 +52,9 @@ FORMAT = "word2vec-keywords/2"
 # 3: duplicates compare hyphenated word parts ("speech" / "text-to-speech"); 4: phrases of up to
 # 4 words (bench/keywords.py: chosen on Inspec, confirmed on SemEval2017).
 OUTPUT_VERSION = 4
+# What the saved model was trained with. Every other parameter is scoring, chosen by measurement
+# in bench/keywords.py: a loaded model scores with the code's defaults, not the ones saved.
+TRAINING_PARAMS = ("vector_size", "window", "min_count", "epochs", "workers", "seed")
 PRIORS = ("none", "logp", "idf")
 PHRASE_SCORES = ("sum", "mean")
 
@@ -577,9 +580,11 @@ class Word2VecKeywords:
 
     @classmethod
     def load(cls, path: Path | str) -> Word2VecKeywords:
+        """A saved model; it scores with this code's default scoring parameters (the saved ones
+        record how it scored when it was saved), so new keyword code applies to old models."""
         path = Path(path)
         config = check_format(path, FORMAT)
-        model = cls(**config["params"])
+        model = cls(**{k: v for k, v in config["params"].items() if k in TRAINING_PARAMS})
         with np.load(path / "arrays.npz") as arrays:
             model.vectors_ = arrays["vectors"]
             model.syn1_ = arrays["syn1"]

@@ -331,6 +331,17 @@ def test_fit_save_load_round_trip(tmp_path):
         Word2VecKeywords.load(tmp_path / "elsewhere")
 
 
+def test_a_loaded_model_scores_with_the_codes_parameters_not_the_saved_ones(tmp_path):
+    model = Word2VecKeywords(vector_size=8, epochs=2, workers=1, min_count=1).fit(CORPUS)
+    model.set_params(max_phrase_words=1, mmr=0.5).save(tmp_path / "kw")
+    loaded = Word2VecKeywords.load(tmp_path / "kw")
+    shipped = Word2VecKeywords().get_params()
+    assert loaded.max_phrase_words == shipped["max_phrase_words"] and loaded.mmr == shipped["mmr"]
+    assert (loaded.vector_size, loaded.epochs, loaded.min_count) == (8, 2, 1)  # as trained
+    model.set_params(max_phrase_words=shipped["max_phrase_words"], mmr=shipped["mmr"])
+    assert loaded.extract(CORPUS[1]) == model.extract(CORPUS[1])
+
+
 def test_fit_rejects_a_corpus_without_words():
     with pytest.raises(ValueError):
         Word2VecKeywords().fit(["", "$x$", "123"])
