@@ -116,13 +116,13 @@ def main() -> None:
 
     import numpy as np
     from django.conf import settings
-    from papers.enrichment.corpus import corpus_vectors
 
     from papers.enrichment import related
     from papers.enrichment.artifacts import current_artifacts
     from papers.models import Paper
+    from search.dense import dense_index
 
-    corpus = corpus_vectors(current_artifacts())
+    corpus = dense_index(current_artifacts(), wait=600)  # what the paper page reads
     rng = random.Random(args.seed)
     pool = list(
         Paper.objects.filter(pk__in=corpus.pks.tolist()).exclude(keywords=[]).order_by("pk")

@@ -8,9 +8,10 @@ One directory::
     tagger/            ml.zlpr.ZLPRClassifier.save (over whitened vectors)
 
 Stored vectors are only comparable with vectors from the same encoder and whitening, so the
-set carries one ``version`` string (artifact format + encoder id + a fit id); store it next to
-every embedding and re-embed when it changes. Loading a missing or mismatched set raises
-ArtifactMissing / ArtifactMismatch, whose message names ``python manage.py train_models``.
+set carries one ``version`` string (artifact format + encoder id + a fit id + the keyword
+extractor's output version); store it next to every embedding and enrich again when it
+changes. Loading a missing or mismatched set raises ArtifactMissing / ArtifactMismatch, whose
+message names ``python manage.py train_models``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
+from ml.keywords import OUTPUT_VERSION as KEYWORDS_OUTPUT
 from ml.keywords import Word2VecKeywords
 from ml.versioning import (
     ArtifactCorrupt,
@@ -66,8 +68,9 @@ class ArtifactSet:
 
     @property
     def version(self) -> str:
-        """Identifies the vectors and models; store it with each paper's embedding."""
-        return f"v{ARTIFACT_FORMAT}:{self.encoder_id}:{self.fit_id}"
+        """Identifies the vectors and models; store it with each paper's embedding. It names the
+        keyword extractor's output version too: new keyword code enriches every paper again."""
+        return f"v{ARTIFACT_FORMAT}:{self.encoder_id}:{self.fit_id}:kw{KEYWORDS_OUTPUT}"
 
     # Where OpenVINO encoders keep their converted model (TextEncoder cache_dir); set by the
     # app to a directory under DATA_DIR so no process converts the model twice. Not saved.

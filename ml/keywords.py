@@ -21,9 +21,10 @@ Around that predictive core (every choice measured in bench/keywords.py):
   These word shapes are counted on the training corpus at fit time, no tagger needed;
 - a phrase scores the sum (``phrase_score="sum"``) or mean of its words' standardised scores,
   plus ``tf_weight`` times the log of how often it occurs;
-- the top list is diverse: a phrase that contains, or is contained in, a better one (compared
-  after stemming) is skipped, and ``mmr`` < 1 picks by maximal marginal relevance over phrase
-  vectors (mean Word2Vec vectors of their words);
+- the top list is diverse: a phrase that ``duplicates`` a better one (contains it or is contained
+  in it, comparing stemmed word parts, so hyphenated compounds count their parts) is skipped,
+  and ``mmr`` < 1 picks by maximal marginal relevance over phrase vectors (mean Word2Vec vectors
+  of their words);
 - the cost is bounded: only the first ``max_words`` tokens of a text are scored and supply the
   candidates (the title, abstract and introduction of a full paper), so the O(n^2) score never
   grows with a paper's length.
@@ -45,6 +46,15 @@ import numpy as np
 from ml.versioning import check_format, format_header
 
 FORMAT = "word2vec-keywords/2"
+# Bump whenever the phrases extract() gives a text change (tokens, candidates, scoring,
+# diversity): it is part of ml.artifacts.ArtifactSet.version, so the app enriches every paper
+# again with the new code even when the saved models are the same.
+# 3: duplicates compare hyphenated word parts ("speech" / "text-to-speech"); 4: phrases of up to
+# 4 words (bench/keywords.py: chosen on Inspec, confirmed on SemEval2017).
+OUTPUT_VERSION = 4
+# What the saved model was trained with. Every other parameter is scoring, chosen by measurement
+# in bench/keywords.py: a loaded model scores with the code's defaults, not the ones saved.
+TRAINING_PARAMS = ("vector_size", "window", "min_count", "epochs", "workers", "seed")
 PRIORS = ("none", "logp", "idf")
 PHRASE_SCORES = ("sum", "mean")
 
@@ -168,9 +178,14 @@ def stem(word: str) -> str:
     return _porter().stem(word)
 
 
+_WORD_PARTS = re.compile(r"[a-z0-9]+")
+
+
 def phrase_key(phrase: str) -> tuple[str, ...]:
-    """The phrase's words, stemmed: "graph networks" and "graph network" share a key."""
-    return tuple(stem(w) for w in phrase.split())
+    """The phrase's word parts, stemmed, as a reader compares phrases: "graph networks" and
+    "graph network" share a key, and hyphenated compounds count their parts ("text-to-speech"
+    is ("text", "to", "speech"), "gpt-4" is ("gpt", "4")); "3d" stays one part."""
+    return tuple(stem(w) for w in _WORD_PARTS.findall(phrase.lower()))
 
 
 def contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
@@ -180,8 +195,27 @@ def contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
 
 
 def overlapping(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Whether one of two stemmed phrases contains the other (or both are the same)."""
+    """Whether one of two phrase keys contains the other (or both are the same)."""
+    if not a or not b:
+        return False
     return contains(a, b) if len(a) >= len(b) else contains(b, a)
+
+
+def duplicates(a: str, b: str) -> bool:
+    """THE definition of two key phrases that repeat each other, used by the extractor's
+    diversity filter and by bench/keywords.py's dup_rate: after stemming, the word parts of one
+    (split at spaces and hyphens) are a run of adjacent word parts of the other, in either
+    direction ("speech" / "text-to-speech", "gpt" / "gpt-4 model", "speculative decoding" /
+    "accelerating speculative decoding")."""
+    return overlapping(phrase_key(a), phrase_key(b))
+
+
+def has_duplicates(phrases: Sequence[str]) -> bool:
+    """Whether any two phrases of the list are ``duplicates``."""
+    keys = [phrase_key(p) for p in phrases]
+    return any(
+        overlapping(keys[i], keys[j]) for i in range(len(keys)) for j in range(i + 1, len(keys))
+    )
 
 
 class Word2VecKeywords:
@@ -213,7 +247,7 @@ class Word2VecKeywords:
         stop_words: bool = True,
         prior: str = "none",
         prior_weight: float = 1.0,
-        max_phrase_words: int = 3,
+        max_phrase_words: int = 4,
         phrase_score: str = "sum",
         term_shape: bool = True,
         verb_ratio: float = 0.1,
@@ -546,9 +580,11 @@ class Word2VecKeywords:
 
     @classmethod
     def load(cls, path: Path | str) -> Word2VecKeywords:
+        """A saved model; it scores with this code's default scoring parameters (the saved ones
+        record how it scored when it was saved), so new keyword code applies to old models."""
         path = Path(path)
         config = check_format(path, FORMAT)
-        model = cls(**config["params"])
+        model = cls(**{k: v for k, v in config["params"].items() if k in TRAINING_PARAMS})
         with np.load(path / "arrays.npz") as arrays:
             model.vectors_ = arrays["vectors"]
             model.syn1_ = arrays["syn1"]

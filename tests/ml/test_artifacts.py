@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.artifacts import ArtifactSet, train_artifacts
+from ml.artifacts import KEYWORDS_OUTPUT, ArtifactSet, train_artifacts
 from ml.encoder import TextEncoder
 from ml.versioning import REBUILD_COMMAND, ArtifactMismatch, ArtifactMissing
 
@@ -64,6 +64,7 @@ def test_save_load_round_trip_keeps_version_and_outputs(trained, tmp_path):
     loaded = ArtifactSet.load(tmp_path / "models", expected_version=artifacts.version)
     assert loaded.version == artifacts.version
     assert loaded.version.startswith("v2:all-MiniLM-L6-v2/fp32/seq256:")
+    assert loaded.version.endswith(f":kw{KEYWORDS_OUTPUT}")  # new keyword code: enrich again
     np.testing.assert_array_equal(loaded.whiten(vectors), artifacts.whiten(vectors))
     assert loaded.predict_tags(loaded.whiten(vectors[:5])) == artifacts.predict_tags(
         artifacts.whiten(vectors[:5])

@@ -3,7 +3,16 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ml.keywords import Word2VecKeywords, overlapping, phrase_key, segments, tokenize, word_shapes
+from ml.keywords import (
+    Word2VecKeywords,
+    duplicates,
+    has_duplicates,
+    overlapping,
+    phrase_key,
+    segments,
+    tokenize,
+    word_shapes,
+)
 from ml.versioning import REBUILD_COMMAND, ArtifactMissing
 
 CORPUS = [
@@ -75,6 +84,42 @@ def test_phrases_containing_one_another_overlap_after_stemming():
                        phrase_key("accelerating speculative decoding"))  # fmt: skip
     assert overlapping(phrase_key("graph network"), phrase_key("graph networks"))
     assert not overlapping(phrase_key("graph networks"), phrase_key("neural networks graph"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("speculative decoding", "accelerating speculative decoding"),
+        ("speech", "text-to-speech"),  # a hyphenated compound counts its parts
+        ("text-to-speech", "text-to-speech synthesis"),
+        ("gpt", "gpt-4"),
+        ("gpt-4", "gpt-4 evaluation"),
+        ("3d", "3d pose estimation"),
+        ("k-means", "k-means clustering"),
+        ("graph network", "graph networks"),  # after stemming
+        ("Graph Networks", "graph networks"),
+    ],
+)
+def test_a_phrase_inside_another_duplicates_it_both_ways(a, b):
+    assert duplicates(a, b) and duplicates(b, a)
+    assert has_duplicates(["quantum codes", a, b]) and has_duplicates([b, "quantum codes", a])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("neural networks", "network pruning"),  # they overlap, neither holds the other
+        ("3d", "d pose estimation"),  # "3d" is one part, not "d"
+        ("gpt-4", "gpt-40"),
+        ("gpt-4", "4d"),
+        ("text-to-speech", "speech-to-text"),  # same parts, another order
+        ("net", "network pruning"),  # a piece of a word is no word part
+        ("pose estimation", ""),  # an empty phrase repeats nothing
+    ],
+)
+def test_phrases_that_only_share_words_are_not_duplicates(a, b):
+    assert not duplicates(a, b) and not duplicates(b, a)
+    assert not has_duplicates([a, b])
 
 
 def test_conditional_probabilities_sum_to_one_over_the_vocabulary(keywords):
@@ -165,9 +210,48 @@ def test_top_phrases_never_contain_one_another(shaped):
     text = " ".join(CORPUS[:8])
     found = [k for k, _ in shaped.extract(text, top_n=10)]
     assert len(found) >= 5
-    keys = [phrase_key(k) for k in found]
-    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :] if overlapping(a, b)]
+    pairs = [(a, b) for i, a in enumerate(found) for b in found[i + 1 :] if duplicates(a, b)]
     assert pairs == []
+
+
+SPEECH = [
+    "Text-to-speech systems turn written text into natural speech.",
+    "Speech recognition and text-to-speech share acoustic models of speech.",
+    "GPT-4 answers questions; GPT models write text for speech synthesis.",
+    "We train 3D pose estimation from 3D scans and speech.",
+] * 15
+
+
+@pytest.fixture(scope="module")
+def speech_model():
+    from gensim.models import Word2Vec
+
+    corpus = CORPUS + SPEECH
+    sentences = [tokenize(t) for t in corpus]
+    model = Word2Vec(sentences, sg=1, hs=1, negative=0, vector_size=12, window=3, min_count=1,
+                     epochs=30, seed=1, workers=1, sample=0)  # fmt: skip
+    return Word2VecKeywords.from_gensim(model, corpus)
+
+
+@pytest.mark.parametrize("mmr", [1.0, 0.7])
+def test_a_keyword_never_repeats_part_of_a_better_hyphenated_one(speech_model, mmr):
+    shipped = speech_model.get_params()
+    speech_model.set_params(mmr=mmr, max_phrase_words=1, term_shape=False)
+    try:
+        text = " ".join(SPEECH[:4])
+        scores = speech_model.word_scores(text)
+        found = [k for k, _ in speech_model.extract(text, top_n=len(scores))]
+    finally:
+        speech_model.set_params(**shipped)
+    assert {"text-to-speech", "speech", "text", "gpt-4", "gpt", "3d"} <= set(scores)
+    assert len(found) >= 5 and not has_duplicates(found)
+    for compound, part in [("text-to-speech", "speech"), ("text-to-speech", "text"),
+                           ("gpt-4", "gpt")]:  # fmt: skip
+        better, worse = sorted([compound, part], key=lambda w: -scores[w])
+        if mmr == 1.0:  # ranked by score alone: the better of the two stays
+            assert better in found and worse not in found
+        else:
+            assert not {compound, part} <= set(found)
 
 
 def test_verb_like_words_and_run_inner_adjectives_make_no_phrase(shaped):
@@ -188,6 +272,23 @@ def test_a_long_text_is_scored_on_its_first_words_only(shaped):
     assert found
     head = " ".join(text.split()[: shaped.max_words])
     assert found == shaped.extract(head, top_n=10)
+
+
+def test_a_full_paper_keeps_the_phrases_of_its_head_whatever_follows(shaped):
+    head = " ".join(CORPUS[:6])  # graphs, networks, attention
+    tail = " ".join(CORPUS[6:8]) * 400  # 8,000 words of quantum error correction
+    bound = len(tokenize(head))
+    shaped.set_params(max_words=bound)
+    try:
+        found = shaped.extract(head + " " + tail, top_n=10)
+        unbounded = shaped.set_params(max_words=10**9).extract(head + " " + tail, top_n=10)
+    finally:
+        shaped.set_params(max_words=512)
+    assert found == shaped.set_params(max_words=bound).extract(head, top_n=10)
+    shaped.set_params(max_words=512)
+    tail_only = set(tokenize(tail)) - set(tokenize(head))
+    assert not [k for k, _ in found if tail_only & set(k.split())]
+    assert [k for k, _ in unbounded if tail_only & set(k.split())]  # the bound is what kept it
 
 
 def test_stop_words_are_left_out_when_asked(keywords):
@@ -228,6 +329,17 @@ def test_fit_save_load_round_trip(tmp_path):
     assert Counter(loaded.vocabulary_) == Counter(model.vocabulary_)
     with pytest.raises(ArtifactMissing, match=REBUILD_COMMAND):
         Word2VecKeywords.load(tmp_path / "elsewhere")
+
+
+def test_a_loaded_model_scores_with_the_codes_parameters_not_the_saved_ones(tmp_path):
+    model = Word2VecKeywords(vector_size=8, epochs=2, workers=1, min_count=1).fit(CORPUS)
+    model.set_params(max_phrase_words=1, mmr=0.5).save(tmp_path / "kw")
+    loaded = Word2VecKeywords.load(tmp_path / "kw")
+    shipped = Word2VecKeywords().get_params()
+    assert loaded.max_phrase_words == shipped["max_phrase_words"] and loaded.mmr == shipped["mmr"]
+    assert (loaded.vector_size, loaded.epochs, loaded.min_count) == (8, 2, 1)  # as trained
+    model.set_params(max_phrase_words=shipped["max_phrase_words"], mmr=shipped["mmr"])
+    assert loaded.extract(CORPUS[1]) == model.extract(CORPUS[1])
 
 
 def test_fit_rejects_a_corpus_without_words():

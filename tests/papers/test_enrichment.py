@@ -74,6 +74,22 @@ def test_enrichment_skips_papers_already_done_for_the_current_version(models):
     assert all(k == ["kept"] for k in Paper.objects.values_list("keywords", flat=True))
 
 
+def test_new_keyword_code_makes_every_paper_enriched_again(models, monkeypatch):
+    import ml.artifacts
+
+    load_sample(10)
+    pks = list(Paper.objects.values_list("pk", flat=True))
+    assert enrich.enrich_papers(pks) == 10
+    Paper.objects.update(keywords=["old phrase"])
+    # The same saved models with an extractor whose output changed (ml.keywords.OUTPUT_VERSION).
+    monkeypatch.setattr(ml.artifacts, "KEYWORDS_OUTPUT", ml.artifacts.KEYWORDS_OUTPUT + 1)
+
+    assert enrich.pending(load_current().version).count() == 10
+    assert enrich.enrich_papers(pks) == 10
+    assert not enrich.pending(load_current().version).exists()
+    assert ["old phrase"] not in list(Paper.objects.values_list("keywords", flat=True))
+
+
 def test_ingested_papers_are_enriched_as_soon_as_models_exist(
     models, django_capture_on_commit_callbacks
 ):
