@@ -73,12 +73,12 @@ def _new(deployment: Deployment) -> int:
     return run[1] if run else 0
 
 
-def _kill(deployment: Deployment, worker, kill: str):
+def _kill(deployment: Deployment, worker, kill: str, computing: bool = False):
     """SIGKILL the worker (then start another) or only its pool process; the worker to use."""
     if kill == "whole worker":
         deployment.kill_worker(worker)
         return deployment.start_worker()
-    deployment.kill_child(worker)
+    deployment.kill_child(worker, computing)
     return worker
 
 
@@ -129,11 +129,11 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
         feed.close()
         assert _run(deployment)[:2] == ("running", HALF)
 
-        # 2. Mid-enrichment (it starts as soon as batches are committed).
+        # 2. Mid-enrichment (it starts as soon as batches are committed), inside a batch.
         wait_for(
             "enrichment to be under way", lambda: _enriched(deployment, version) >= 16, every=0.05
         )
-        worker = _kill(deployment, worker, kill)
+        worker = _kill(deployment, worker, kill, computing=True)
         assert _enriched(deployment, version) < N
 
         # 3. Everything ends done, once.
