@@ -19,8 +19,8 @@ def _shared_data() -> Path:
 
 DEFAULT_ARXIV = _shared_data() / "arxiv" / "papers.jsonl.gz"
 TRAIN_LAST_MONTH = "2026-03"  # train on papers first seen up to this month, test on later ones
-# Embedding all 55k training papers takes hours on 2 cores shared by several jobs; the embedding
-# features use the most recent ones.
+# bench/tagging.py --subset-only: the quick mode fits the embedding taggers on the most recent
+# training papers only.
 EMBED_TRAIN_RECENT = 5_000
 
 

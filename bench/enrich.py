@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["keywords"] = {"papers_per_s": round(len(texts) / (time.perf_counter() - start), 1)}
 
     start = time.perf_counter()
-    artifacts.predict_tags(artifacts.whiten(vectors))
+    artifacts.predict_tags(artifacts.whiten(vectors), texts)
     result["tagging"] = {"papers_per_s": round(len(texts) / (time.perf_counter() - start), 1)}
 
     embed_s = len(texts) / embedding[chosen]["papers_per_s"]

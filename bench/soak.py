@@ -10,8 +10,9 @@ load on the search, paper and daily-list pages and the JSON API. Prints JSON: re
 the count of 5xx answers and of "database is locked" (in answers and in the server and worker
 logs), and, once the background work has drained, the papers missing from or stale in the
 index (search.reconcile): at the first check, and once it has converged (index updates that
-found the index busy are retried inside the worker, up to 120 s more). The baseline measured in the same run is the same load before the
-background work starts. Goal: zero 5xx, zero "database is locked", zero missing and stale.
+found the index busy are retried inside the worker, up to 120 s more). The baseline measured
+in the same run is the same load before the background work starts. Goal: zero 5xx, zero
+"database is locked", zero missing and stale.
 """
 
 import argparse

@@ -1,29 +1,32 @@
-"""Multi-label arXiv category tagging: the shipped ZLPR tagger vs TF-IDF + LR, and variants.
+"""Multi-label arXiv category tagging: the shipped tagger vs TF-IDF + LR, and every variant tried.
 
-    python bench/tagging.py [--train FILE --test FILE] [--no-embeddings | --subset-only]
-                            [--encoder VARIANT]
+    python bench/tagging.py [--train FILE --test FILE] [--subset-only] [--train-months N]
+                            [--test-sample N] [--encoder VARIANT] [--no-embeddings]
 
 Default: a temporal split of ../shared/data/arxiv/papers.jsonl.gz (train on papers first seen
 up to 2026-03, test on 2026-04 and 2026-05), only rows with ``categories_complete``, arXiv's
 category aliases folded as the app folds them (papers.taxonomy.canonical_categories). Scored
 labels: categories with at least 50 training papers; test papers without any are left out.
+Macro-F1 is sklearn's, over every scored label.
 
 Headline ``zlpr`` is the shipped tagger: ml.artifacts.train_artifacts (the code train_models
-runs, with its whitening, label set, tagger settings and held-out choice of the logit
-adjustment tau) fitted on the most recent EMBED_TRAIN_RECENT training papers, scored on a
-sample of EMBED_TEST_SAMPLE test papers: embedding every paper takes hours on these shared
-cores, so those vectors come from the cache (bench/embedding_cache.py, encoder ``--encoder``).
-``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression) is fitted on the whole
-training part and scored on the whole test part and on the same sample (``sample``);
-``tfidf_lr_subset`` is fitted on the same subset as the shipped tagger.
-``variants``: ZLPR / BCE on TF-IDF (whole training part), and on the subset every tagger
-configuration tried (logit adjustment, class weights, learnt threshold s_0, TF-IDF beside the
-embeddings), each fitted on the subset's first 85%, with tau chosen on its last 15% (the
-training part's own validation part) and then scored on the test sample.
-``chosen_on_validation`` names the configuration with the best mean of micro- and macro-F1 on
-that validation part; ``shipped_config`` the best on the whitened vectors alone (what the app's
-tagger reads), which the headline is trained with and ml/artifacts.py TAGGER ships.
-Prints one JSON object.
+runs: whitening, tag features, label set, tagger settings, held-out choice of the logit
+adjustment tau and of the confidence scale) fitted on the whole training part (train_models fits
+the 100k most recent papers, all of them at this size) and scored on the test part's
+``--test-sample`` papers (4,000 by default; 0: all). Vectors come from the embedding cache
+(bench/embedding_cache.py, encoder ``--encoder``), one entry per training month, so
+``--train-months N`` (the N most recent months) reuses them. Keywords, which this bench does not
+score, are fitted with one epoch to save minutes.
+``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression, threshold 0.5) is fitted
+on the same training papers and scored on the whole test part and on the sample (``sample``).
+``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both;
+logit adjustment, class weights, learnt threshold s_0), each fitted on the first 85% of the
+training papers (time order) with tau chosen on the last 15% (the training part's own
+validation part: ``validation``, ``validation_tau0``), then scored on the test sample.
+``chosen_on_validation`` names the variant with the best micro- + macro-F1 on that validation
+part; ``shipped_variant`` the one ml/artifacts.py TAG_FEATURES and TAGGER ship.
+``--subset-only``: the quick mode, everything on the EMBED_TRAIN_RECENT most recent training
+papers. Prints one JSON object (progress on stderr).
 """
 
 from __future__ import annotations
@@ -33,12 +36,12 @@ import json
 import sys
 import time
 from collections import Counter
+from itertools import groupby
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
@@ -46,48 +49,12 @@ from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 
 from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
-from ml.zlpr import (  # noqa: E402
-    TAUS,
-    ZLPRClassifier,
-    f1_scores,
-    fit_linear,
-    fit_linear_adam,
-    label_indicator,
-)
+from ml.zlpr import TAUS, ZLPRClassifier, f1_scores, label_indicator  # noqa: E402
 from papers.taxonomy import canonical_categories  # noqa: E402
 
 MIN_TRAIN_PAPERS = 50
-# TF-IDF features: minibatch Adam (L-BFGS needs hundreds of passes over 200k x 46 weights).
-ADAM = {"alpha": 1e-6, "epochs": 6, "learning_rate": 0.01}
-EMBED_TEST_SAMPLE = 4_000
-
-
-def bce_loss_and_grad(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample binary cross-entropy summed over labels, and its gradient in the scores."""
-    losses = (np.logaddexp(0, scores) - targets * scores).sum(axis=1)
-    return losses, 1 / (1 + np.exp(-scores)) - targets
-
-
-class LinearBCE:
-    """The BCE baseline: same linear layer and trainers as ZLPR, sigmoid(s) > 0.5."""
-
-    def __init__(self, alpha: float, solver: str = "lbfgs", max_iter: int = 200, **adam) -> None:
-        self.alpha, self.solver, self.max_iter, self.adam = alpha, solver, max_iter, adam
-
-    def fit(self, X, Y: np.ndarray) -> LinearBCE:
-        if self.solver == "adam":
-            self.coef_, self.intercept_, _ = fit_linear_adam(
-                X, Y, bce_loss_and_grad, self.alpha, self.adam["epochs"],
-                learning_rate=self.adam["learning_rate"],
-            )  # fmt: skip
-        else:
-            self.coef_, self.intercept_, _ = fit_linear(
-                X, Y, bce_loss_and_grad, self.alpha, self.max_iter, 1e-7
-            )
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        return (np.asarray(X @ self.coef_) + self.intercept_ > 0).astype(np.int8)
+TEST_SAMPLE = 4_000
+VALIDATION = 0.15
 
 
 def scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
@@ -99,15 +66,53 @@ def scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
     }
 
 
-# Tagger configurations tried on the embeddings (ZLPRClassifier parameters; tau is chosen on
-# the validation part for each). The first is the plain ZLPR the app shipped before.
+# Tagger configurations tried (ZLPRClassifier parameters; tau is chosen on the validation part).
 CONFIGS = {
     "plain": {},
     "class_weight_0.5": {"class_weight_power": 0.5},
-    "class_weight_1": {"class_weight_power": 1.0},
     "learnt_threshold": {"adaptive_threshold": True},
     "learnt_threshold+class_weight_0.5": {"adaptive_threshold": True, "class_weight_power": 0.5},
 }
+
+
+def feature_kinds() -> dict[str, tuple[dict, dict]]:
+    """Features tried: name -> (TagFeatures parameters, ZLPR training parameters)."""
+    from ml.tagfeatures import TFIDF
+
+    # Minibatch Adam for all (L-BFGS needs hundreds of passes over 50k x L weights).
+    adam = {"solver": "adam", "alpha": 1e-6, "epochs": 6, "min_steps": 1000,
+            "learning_rate": 0.01}  # fmt: skip
+    return {
+        "whitened": ({"tfidf": None}, adam),
+        "tfidf+whitened": ({"tfidf": TFIDF, "embedding_weight": 0.5}, adam),
+        "tfidf": ({"tfidf": TFIDF, "embedding_weight": 0.0}, adam),
+        # The tagger shipped before artifact format 3: full-batch L-BFGS on the whitened vectors
+        # (alpha 4e-7 on unit rows equals 1e-4 on unit-variance dimensions).
+        "whitened_lbfgs": ({"tfidf": None}, {"alpha": 4e-7, "max_iter": 300}),
+    }
+
+
+def variant_grid() -> list[tuple[str, str]]:
+    """(features, config) pairs tried: every config on the embedding features, two on TF-IDF
+    alone, and the tagger shipped before."""
+    grid = [(f, c) for f in ("tfidf+whitened", "whitened") for c in CONFIGS]
+    return grid + [("tfidf", "plain"), ("tfidf", "learnt_threshold"),
+                   ("whitened_lbfgs", "learnt_threshold")]  # fmt: skip
+
+
+def shipped_variant() -> str | None:
+    """The variant name matching ml/artifacts.py's TAG_FEATURES and TAGGER, if any."""
+    from ml.artifacts import TAG_FEATURES, TAGGER
+
+    for feature, (params, training) in feature_kinds().items():
+        if params.get("tfidf") != TAG_FEATURES.get("tfidf"):
+            continue
+        if params.get("tfidf") and params["embedding_weight"] != TAG_FEATURES["embedding_weight"]:
+            continue
+        for name, config in CONFIGS.items():
+            if {**training, **config} == TAGGER:
+                return f"{feature}/{name}"
+    return None
 
 
 def tfidf_features(train_texts: list[str], test_texts: list[str]):
@@ -116,18 +121,56 @@ def tfidf_features(train_texts: list[str], test_texts: list[str]):
     return vec.fit_transform(train_texts), vec.transform(test_texts)
 
 
+def tfidf_lr(train_texts, test_texts, Y_train, Y_test, sample) -> dict:
+    """The baseline: TF-IDF + one-vs-rest logistic regression, on the whole test part and sample."""
+    start = time.time()
+    X_train, X_test = tfidf_features(train_texts, test_texts)
+    lr = OneVsRestClassifier(LogisticRegression(max_iter=1000), n_jobs=1).fit(X_train, Y_train)
+    P = lr.predict(X_test)
+    return {**scores(Y_test, P), "sample": scores(Y_test[sample], P[sample]),
+            "n_train": len(train_texts), "fit_s": round(time.time() - start)}  # fmt: skip
+
+
+def monthly_embeddings(papers: list[dict], texts: list[str], rows: slice, encoder) -> np.ndarray:
+    """Vectors of ``texts[rows]`` (papers in time order), cached one entry per first-seen month
+    (only the months ``rows`` reaches are read or encoded)."""
+    from bench.embedding_cache import cached_embeddings
+
+    parts, start = [], 0
+    first, stop = rows.start, rows.stop
+    for month, group in groupby(papers, key=lambda p: p["crawl_date_first"][:7]):
+        end = start + len(list(group))
+        if end > first and start < stop:
+            vectors = cached_embeddings(f"arxiv-train-{month}", texts[start:end], encoder)
+            parts.append(vectors[max(first - start, 0) : min(stop, end) - start])
+        start = end
+    return np.concatenate(parts)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train", type=Path)
     parser.add_argument("--test", type=Path)
-    parser.add_argument("--no-embeddings", action="store_true", help="TF-IDF models only")
+    parser.add_argument("--no-embeddings", action="store_true", help="TF-IDF + LR only")
     parser.add_argument("--encoder", default="openvino-bf16", help="variant of cached vectors")
     parser.add_argument(
         "--subset-only",
         action="store_true",
-        help="skip the models fitted on the whole training part (an hour of CPU on TF-IDF)",
+        help=f"quick mode: the {EMBED_TRAIN_RECENT} most recent training papers",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--train-months",
+        type=int,
+        default=0,
+        help="train on the N most recent training months only (0: all)",
+    )
+    parser.add_argument(
+        "--test-sample",
+        type=int,
+        default=TEST_SAMPLE,
+        help="test papers the embedding taggers are scored on (0: all)",
+    )
+    args = parser.parse_args(argv)  # fmt: skip
     if args.train and args.test:
         train, test = (
             [{**p, "categories": canonical_categories(p["categories"])}
@@ -139,134 +182,113 @@ def main(argv: list[str] | None = None) -> dict:
     counts = Counter(c for p in train for c in set(p["categories"]))
     classes = sorted(c for c, n in counts.items() if n >= MIN_TRAIN_PAPERS)
     test = [p for p in test if set(p["categories"]) & set(classes)]
-    Y_train = label_indicator([p["categories"] for p in train], classes)
-    Y_test = label_indicator([p["categories"] for p in test], classes)
+    n_train_part = len(train)
+    if args.train_months:
+        months = sorted({p["crawl_date_first"][:7] for p in train})[-args.train_months :]
+        train = [p for p in train if p["crawl_date_first"][:7] >= months[0]]
+    if args.subset_only:
+        train_rows = slice(max(0, len(train) - EMBED_TRAIN_RECENT), len(train))
+    else:
+        train_rows = slice(0, len(train))
     train_texts = [paper_text(p["title"], p["abstract"]) for p in train]
     test_texts = [paper_text(p["title"], p["abstract"]) for p in test]
-    result: dict = {"n_train": len(train), "n_test": len(test), "n_labels": len(classes)}
+    Y_test = label_indicator([p["categories"] for p in test], classes)
     rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(len(test), min(EMBED_TEST_SAMPLE, len(test)), replace=False))
-
-    variants: dict = {}
-    if not args.subset_only:
-        result["tfidf_lr"] = whole_training_part(
-            train_texts, test_texts, Y_train, Y_test, classes, sample, variants
-        )
-    print(json.dumps({**result, "variants": variants}), file=sys.stderr)  # progress
+    n_sample = min(args.test_sample or len(test), len(test))
+    sample = np.sort(rng.choice(len(test), n_sample, replace=False))
+    Y = label_indicator([p["categories"] for p in train[train_rows]], classes)
+    result: dict = {
+        "n_train": Y.shape[0], "n_train_part": n_train_part, "n_test": len(test),
+        "n_test_sample": n_sample, "n_labels": len(classes),
+        "train_months": [train[train_rows][0]["crawl_date_first"][:7],
+                         train[train_rows][-1]["crawl_date_first"][:7]],
+        "mode": "subset" if args.subset_only else "whole training part",
+    }  # fmt: skip
+    result["tfidf_lr"] = tfidf_lr(train_texts[train_rows], test_texts, Y, Y_test, sample)
+    print(json.dumps(result), file=sys.stderr, flush=True)  # progress
     if not args.no_embeddings:
-        result.update(embedding_results(train, test, sample, train_texts, test_texts, classes,
-                                        args.encoder, variants))  # fmt: skip
-    result["variants"] = variants
+        result.update(embedding_results(args, train, train_rows, train_texts, test, test_texts,
+                                        sample, classes, Y, Y_test[sample]))  # fmt: skip
     print(json.dumps(result))
     return result
 
 
-def whole_training_part(train_texts, test_texts, Y_train, Y_test, classes, sample, variants):
-    """TF-IDF + LR (returned), ZLPR and BCE on TF-IDF (into variants), on all training papers."""
-    X_train, X_test = tfidf_features(train_texts, test_texts)
-    start = time.time()
-    lr = OneVsRestClassifier(LogisticRegression(max_iter=1000), n_jobs=1).fit(X_train, Y_train)
-    P_lr = lr.predict(X_test)
-    baseline = {**scores(Y_test, P_lr), "sample": scores(Y_test[sample], P_lr[sample]),
-                "fit_s": round(time.time() - start)}  # fmt: skip
-    start = time.time()
-    zlpr = ZLPRClassifier(solver="adam", **ADAM).fit(X_train, Y_train, classes)
-    variants["zlpr_tfidf"] = {**scores(Y_test, zlpr.predict(X_test)),
-                              **ADAM, "fit_s": round(time.time() - start)}  # fmt: skip
-    start = time.time()
-    bce = LinearBCE(solver="adam", **ADAM).fit(X_train, Y_train)
-    variants["bce_tfidf"] = {**scores(Y_test, bce.predict(X_test)),
-                             **ADAM, "fit_s": round(time.time() - start)}  # fmt: skip
-    return baseline
-
-
-def embedding_results(train, test, sample, train_texts, test_texts, classes, variant, variants):
-    """The shipped tagger and the configurations tried, on the papers with cached vectors."""
+def embedding_results(args, train, rows, train_texts, test, test_texts, sample, classes, Y,
+                      Y_test) -> dict:  # fmt: skip
+    """The shipped tagger, trained by the app's code, and every variant tried."""
     from bench.embedding_cache import cached_embeddings
-    from ml.artifacts import TAGGER, WHITENING, train_artifacts
+    from ml.artifacts import WHITENING, train_artifacts
     from ml.encoder import TextEncoder
+    from ml.tagfeatures import TagFeatures
     from ml.whitening import Whitening
 
-    encoder = TextEncoder(variant)
-    train_rows = np.arange(max(0, len(train) - EMBED_TRAIN_RECENT), len(train))
-    sub_train = [train_texts[i] for i in train_rows]
+    encoder = TextEncoder(args.encoder)
+    V_train = monthly_embeddings(train, train_texts, rows, encoder)
     sub_test = [test_texts[i] for i in sample]
-    V_train = cached_embeddings("arxiv-train-recent", sub_train, encoder)
-    V_test = cached_embeddings("arxiv-test-sample", sub_test, encoder)
-    labels = [train[i]["categories"] for i in train_rows]
-    Y_train = label_indicator(labels, classes)
-    Y_test = label_indicator([test[i]["categories"] for i in sample], classes)
-    subset = {"n_train": len(train_rows), "n_test": len(sample), "encoder": encoder.encoder_id_,
-              "labels_with_train_papers": int((Y_train.sum(0) > 0).sum())}  # fmt: skip
-    out: dict = {"subset": subset}
+    V_test = cached_embeddings("arxiv-test-sample" if args.test_sample == TEST_SAMPLE
+                               else f"arxiv-test-{len(sample)}", sub_test, encoder)  # fmt: skip
+    texts = train_texts[rows]
+    out: dict = {"encoder": encoder.encoder_id_}
 
+    # The shipped tagger, trained by the app's own code.
     start = time.time()
-    T_train, T_test = tfidf_features(sub_train, sub_test)
-    lr = OneVsRestClassifier(LogisticRegression(max_iter=1000)).fit(T_train, Y_train)
-    out["tfidf_lr_subset"] = {**scores(Y_test, lr.predict(T_test)),
-                              "fit_s": round(time.time() - start)}  # fmt: skip
-
-    # Every configuration: fit on the first 85% of the subset, tau on the last 15%.
-    white = Whitening(**WHITENING).fit(V_train)
-    W_train, W_test = white.transform(V_train), white.transform(V_test)
-    cut = int(len(train_rows) * 0.85)
-    features = {"whitened": (W_train, W_test, {**TAGGER})}
-    scale = 1 / np.sqrt(2)  # TF-IDF rows and whitened rows both have norm 1
-    features["tfidf+whitened"] = (
-        sp.hstack([T_train * scale, sp.csr_matrix(W_train * scale)]).tocsr(),
-        sp.hstack([T_test * scale, sp.csr_matrix(W_test * scale)]).tocsr(),
-        {"solver": "adam", **ADAM},
-    )
-    chosen, best = None, -1.0
-    for feature, (A, B, base) in features.items():
-        for name, config in CONFIGS.items():
-            if feature != "whitened" and name not in ("plain", "class_weight_0.5"):
-                continue
-            start = time.time()
-            model = ZLPRClassifier(**base, **config).fit(A[:cut], Y_train[:cut], classes)
-            on_val = {}
-            for tau in TAUS:
-                model.tau = tau
-                on_val[tau] = f1_scores(Y_train[cut:], model.predict(A[cut:]))
-            tau = max(TAUS, key=lambda t: on_val[t]["micro_f1"] + on_val[t]["macro_f1"])
-            model.tau = 0.0
-            test_tau0 = scores(Y_test, model.predict(B))
-            model.tau = tau
-            key = f"subset_zlpr_{feature}_{name}"
-            variants[key] = {**scores(Y_test, model.predict(B)), "tau": tau,
-                             "validation": on_val[tau], "validation_tau0": on_val[0.0],
-                             "test_tau0": test_tau0,
-                             "fit_s": round(time.time() - start)}  # fmt: skip
-            if _validation_mean(variants[key]) > best:
-                chosen, best = key, _validation_mean(variants[key])
-    out["chosen_on_validation"] = chosen
-    # The app's tagger runs on the whitened vectors: it ships the best configuration on those.
-    shipped = max(
-        CONFIGS, key=lambda name: _validation_mean(variants[f"subset_zlpr_whitened_{name}"])
-    )
-    out["shipped_config"] = shipped
-
-    # The shipped tagger, trained by the app's own code on the subset.
-    start = time.time()
-    artifacts = train_artifacts(
-        sub_train, labels, vectors=V_train, encoder=encoder, tagger=CONFIGS[shipped]
-    )
+    labels = [p["categories"] for p in train[rows]]
+    artifacts = train_artifacts(texts, labels, vectors=V_train, encoder=encoder,
+                                keywords={"epochs": 1})  # fmt: skip
+    fit_s = time.time() - start
     tagger = artifacts.tagger
-    predicted = tagger.predict(artifacts.whiten(V_test))
+    inputs = artifacts.tag_inputs(artifacts.whiten(V_test), sub_test)
+    predicted = tagger.predict(inputs)
     P = label_indicator(
         [[tagger.classes_[j] for j in np.flatnonzero(row)] for row in predicted], classes
     )
-    proba = tagger.predict_proba(artifacts.whiten(V_test))
-    out["zlpr"] = {**scores(Y_test, P), "params": tagger.get_params(),
-                   "n_app_labels": len(tagger.classes_),
+    proba = tagger.predict_proba(inputs)
+    out["zlpr"] = {**scores(Y_test, P), "tag_features": artifacts.trained["tag_features"],
+                   "params": tagger.get_params(), "n_app_labels": len(tagger.classes_),
                    "validation": artifacts.trained["tagger_validation"],
                    "confidence_of_predicted": confidence_spread(proba[predicted > 0]),
-                   "fit_s": round(time.time() - start)}  # fmt: skip
+                   "calibration": calibration(proba, predicted, tagger.classes_, classes, Y_test),
+                   "timings": artifacts.trained["timings"], "fit_s": round(fit_s)}  # fmt: skip
+    print(json.dumps({"zlpr": out["zlpr"]}), file=sys.stderr, flush=True)
 
+    # Every variant: fit on the first 85% of the training papers, tau on the last 15%.
+    white = Whitening(**WHITENING).fit(V_train)
+    W_train, W_test = white.transform(V_train), white.transform(V_test)
+    cut = len(texts) - int(len(texts) * VALIDATION)
+    kinds = feature_kinds()
+    built: dict = {}
+    variants: dict = {}
+    for feature, name in variant_grid():
+        params, training = kinds[feature]
+        if feature not in built:
+            features = TagFeatures(**params).fit(texts if params["tfidf"] else None)
+            built = {feature: (features.transform(W_train, texts),
+                               features.transform(W_test, sub_test))}  # fmt: skip
+        A, B = built[feature]
+        start = time.time()
+        model = ZLPRClassifier(**training, **CONFIGS[name]).fit(A[:cut], Y[:cut], classes)
+        fit_s = time.time() - start
+        on_val = {}
+        for tau in TAUS:
+            model.tau = tau
+            on_val[tau] = f1_scores(Y[cut:], model.predict(A[cut:]))
+        tau = max(TAUS, key=lambda t: on_val[t]["micro_f1"] + on_val[t]["macro_f1"])
+        model.tau = 0.0
+        test_tau0 = scores(Y_test, model.predict(B))
+        model.tau = tau
+        key = f"{feature}/{name}"
+        variants[key] = {**scores(Y_test, model.predict(B)), "tau": tau,
+                         "validation": on_val[tau], "validation_tau0": on_val[0.0],
+                         "test_tau0": test_tau0, "fit_s": round(fit_s)}  # fmt: skip
+        print(json.dumps({key: variants[key]}), file=sys.stderr, flush=True)
+    out["variants"] = variants
+    out["n_validation"] = len(texts) - cut
+    out["chosen_on_validation"] = max(variants, key=lambda k: _validation_sum(variants[k]))
+    out["shipped_variant"] = shipped_variant()
     return out
 
 
-def _validation_mean(variant: dict) -> float:
+def _validation_sum(variant: dict) -> float:
     return variant["validation"]["micro_f1"] + variant["validation"]["macro_f1"]
 
 
@@ -278,6 +300,30 @@ def confidence_spread(confidences: np.ndarray) -> dict:
     return {"q25": round(float(q[0]), 3), "median": round(float(q[1]), 3),
             "q75": round(float(q[2]), 3),
             "share_at_least_99.5": round(float((confidences >= 0.995).mean()), 3)}  # fmt: skip
+
+
+def calibration(proba, predicted, app_classes, classes, Y_test) -> dict:
+    """Of the predicted (paper, label) pairs on scored labels, by confidence band: how many and
+    the share that were right (calibrated confidences: the share is about the band's middle)."""
+    index = {c: i for i, c in enumerate(classes)}
+    conf, right = [], []
+    for j, label in enumerate(app_classes):
+        if label not in index:
+            continue
+        hit = predicted[:, j] > 0
+        conf.append(proba[hit, j])
+        right.append(Y_test[hit, index[label]])
+    conf, right = np.concatenate(conf), np.concatenate(right)
+    bands = {}
+    for low, high in ((0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01)):
+        in_band = (conf >= low) & (conf < high)
+        if in_band.any():
+            bands[f"{low}-{min(high, 1.0)}"] = {
+                "n": int(in_band.sum()),
+                "mean_confidence": round(float(conf[in_band].mean()), 3),
+                "share_right": round(float(right[in_band].mean()), 3),
+            }
+    return bands
 
 
 if __name__ == "__main__":

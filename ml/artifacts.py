@@ -5,7 +5,9 @@ One directory::
     config.json        {"artifact_version": ..., "encoder": {...}, "trained": {...}}
     whitening/         ml.whitening.Whitening.save
     keywords/          ml.keywords.Word2VecKeywords.save
-    tagger/            ml.zlpr.ZLPRClassifier.save (over whitened vectors)
+    tag_features/      ml.tagfeatures.TagFeatures.save (what the tagger reads: whitened
+                       vectors beside the TF-IDF of the paper text)
+    tagger/            ml.zlpr.ZLPRClassifier.save (over those features)
 
 Stored vectors are only comparable with vectors from the same encoder and whitening, so the
 set carries one ``version`` string (artifact format + encoder id + a fit id + the keyword
@@ -31,6 +33,7 @@ import numpy as np
 from ml.encoder import EMBEDDING_DIM, TextEncoder, openvino_available
 from ml.keywords import OUTPUT_VERSION as KEYWORDS_OUTPUT
 from ml.keywords import Word2VecKeywords
+from ml.tagfeatures import TFIDF, TagFeatures
 from ml.versioning import (
     ArtifactCorrupt,
     ArtifactError,
@@ -41,16 +44,20 @@ from ml.versioning import (
 from ml.whitening import Whitening
 from ml.zlpr import ZLPRClassifier, fit_with_validation, label_indicator
 
-ARTIFACT_FORMAT = 2  # 2: tagger with logit adjustment and calibrated confidences
+# 2: tagger with logit adjustment and calibrated confidences; 3: the tagger also reads TF-IDF
+ARTIFACT_FORMAT = 3
 # Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
 # k=256 matches raw vectors (0.661 vs 0.660 nDCG@10) at two thirds of the size.
 WHITENING = {"beta": 0.0, "gamma": 0.25, "n_components": 256}
 MIN_LABEL_COUNT = 10
-# On unit-length whitened vectors; alpha 4e-7 equals alpha 1e-4 on features scaled by
-# sqrt(256) (unit variance per dimension), the best penalty in bench/tagging.py's variants.
-# A learnt threshold s_0 had the best held-out micro+macro F1 (bench/tagging.py shipped_config);
-# tau (logit adjustment) is chosen at each training on its own held-out share.
-TAGGER = {"alpha": 4e-7, "max_iter": 300, "adaptive_threshold": True}
+# What the tagger reads (ml.tagfeatures) and how it is trained (ml.zlpr.ZLPRClassifier): the
+# best micro- + macro-F1 on the training part's own validation share of every variant in
+# bench/tagging.py --subset-only (whitened vectors beside TF-IDF, plain ZLPR: 0.727 + 0.273;
+# whitened alone 0.711 + 0.259; a learnt threshold s_0 or class weights did worse there).
+# The features are sparse, so minibatch Adam trains it; tau (logit adjustment) is chosen at
+# each training on its own held-out share.
+TAG_FEATURES = {"tfidf": TFIDF, "embedding_weight": 0.5}
+TAGGER = {"solver": "adam", "alpha": 1e-6, "epochs": 6, "min_steps": 1000, "learning_rate": 0.01}
 KEYWORDS = {"epochs": 10, "min_count": 2, "vector_size": 100}
 
 
@@ -65,6 +72,8 @@ class ArtifactSet:
     tagger: ZLPRClassifier | None
     fit_id: str
     trained: dict = field(default_factory=dict)
+    # What the tagger reads; None: the whitened vectors alone.
+    tag_features: TagFeatures | None = None
 
     @property
     def version(self) -> str:
@@ -101,11 +110,26 @@ class ArtifactSet:
     def extract_keywords(self, text: str, top_n: int = 10) -> list[tuple[str, float]]:
         return self.keywords.extract(text, top_n=top_n)
 
-    def predict_tags(self, whitened: np.ndarray) -> list[list[tuple[str, float]]]:
-        """Per paper, predicted (label, confidence sigmoid(2s)) pairs; [] without a tagger."""
+    @property
+    def tagger_reads_text(self) -> bool:
+        return self.tag_features is not None and self.tag_features.uses_text
+
+    def tag_inputs(self, whitened: np.ndarray, texts: Sequence[str] | None = None):
+        """The tagger's input rows for papers' whitened vectors and texts (paper_text)."""
+        if self.tag_features is None:
+            return whitened
+        return self.tag_features.transform(whitened, texts)
+
+    def predict_tags(
+        self, whitened: np.ndarray, texts: Sequence[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """Per paper, predicted (label, calibrated confidence) pairs; [] without a tagger.
+
+        ``texts`` (paper_text of each paper) are needed when the tagger reads TF-IDF.
+        """
         if self.tagger is None:
             return [[] for _ in range(len(whitened))]
-        return self.tagger.predict_labels(whitened)
+        return self.tagger.predict_labels(self.tag_inputs(whitened, texts))
 
     # ---------------------------------------------------------------------- save / load
     def save(self, path: Path | str) -> None:
@@ -119,6 +143,8 @@ class ArtifactSet:
         self.keywords.save(tmp / "keywords")
         if self.tagger is not None:
             self.tagger.save(tmp / "tagger")
+        if self.tag_features is not None:
+            self.tag_features.save(tmp / "tag_features")
         config = {
             "artifact_format": ARTIFACT_FORMAT,
             "version": self.version,
@@ -149,6 +175,7 @@ class ArtifactSet:
                 f"expected {expected_version!r}"
             )
         tagger_dir = path / "tagger"
+        features_dir = path / "tag_features"
         try:
             encoder_id = config["encoder"]["id"]
             return cls(
@@ -159,6 +186,7 @@ class ArtifactSet:
                 tagger=ZLPRClassifier.load(tagger_dir) if tagger_dir.exists() else None,
                 fit_id=config["fit_id"],
                 trained=config.get("trained", {}),
+                tag_features=TagFeatures.load(features_dir) if features_dir.exists() else None,
             )
         except ArtifactError:
             raise
@@ -184,6 +212,7 @@ def train_artifacts(
     whitening: dict | None = None,
     keywords: dict | None = None,
     tagger: dict | None = None,
+    tag_features: dict | None = None,
     min_label_count: int = MIN_LABEL_COUNT,
 ) -> ArtifactSet:
     """Fit whitening, keywords and tagger on a corpus of paper texts (title + abstract).
@@ -193,7 +222,8 @@ def train_artifacts(
     Give texts in time order: the tagger holds out the most recent labelled share to choose its
     logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
-    that produced them.
+    that produced them. ``tagger`` and ``tag_features`` override TAGGER and TAG_FEATURES
+    (``{"tfidf": None}``: the tagger reads the whitened vectors alone).
     """
     texts = list(texts)
     if len(texts) < 2:
@@ -219,7 +249,7 @@ def train_artifacts(
     kw = Word2VecKeywords(**{**KEYWORDS, **(keywords or {})}).fit(texts)
     timings["keywords_s"] = round(time.perf_counter() - start, 2)
 
-    tag_model = None
+    tag_model = features = None
     tag_report: dict = {}
     n_labelled = 0
     if labels is not None:
@@ -230,8 +260,15 @@ def train_artifacts(
         classes = label_classes([labels[i] for i in rows], min_label_count)
         if classes:
             start = time.perf_counter()
+            features = TagFeatures(**{**TAG_FEATURES, **(tag_features or {})})
+            features.fit([texts[i] for i in rows] if features.uses_text else None)
+            inputs = features.transform(
+                whitened[rows], [texts[i] for i in rows] if features.uses_text else None
+            )
+            timings["tag_features_s"] = round(time.perf_counter() - start, 2)
+            start = time.perf_counter()
             tag_model, tag_report = fit_with_validation(
-                whitened[rows],
+                inputs,
                 label_indicator([labels[i] for i in rows], classes),
                 classes,
                 {**TAGGER, **(tagger or {})},
@@ -246,6 +283,7 @@ def train_artifacts(
         keywords=kw,
         tagger=tag_model,
         fit_id=f"{time.strftime('%Y%m%d')}-{digest[:8]}",
+        tag_features=features,
         trained={
             "n_texts": len(texts),
             "n_labelled": n_labelled,
@@ -254,6 +292,7 @@ def train_artifacts(
             "whitening": white.get_params(),
             "keywords": kw.get_params(),
             "tagger": tag_model.get_params() if tag_model else None,
+            "tag_features": features.get_params() if features else None,
             "tagger_validation": tag_report,
         },
     )

@@ -74,7 +74,10 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     if embed_missing(papers, encoder):
         refresh_dense_index(artifacts)
     raw, _ = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
-    tags = artifacts.predict_tags(artifacts.whiten(raw))
+    texts = (
+        [paper_text(p.title, p.abstract) for p in papers] if artifacts.tagger_reads_text else None
+    )
+    tags = artifacts.predict_tags(artifacts.whiten(raw), texts)
     now = timezone.now()
     for paper, predicted in zip(papers, tags, strict=True):
         paper.keywords = paper_keywords(artifacts.extract_keywords, paper)

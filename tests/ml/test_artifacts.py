@@ -48,7 +48,7 @@ def test_trained_set_tags_keywords_and_whitens(trained):
     assert artifacts.trained["n_labelled"] == 81
     whitened = artifacts.whiten(vectors)
     assert whitened.shape == (90, 32)
-    tags = artifacts.predict_tags(whitened[:3])
+    tags = artifacts.predict_tags(whitened[:3], texts[:3])
     assert [[label for label, _ in row] for row in tags] == [["cs.LG"], ["quant-ph"], ["q-bio"]]
     assert all(0.5 < conf <= 1 for row in tags for _, conf in row)
     words = {k for k, _ in artifacts.extract_keywords(texts[1], top_n=5)}
@@ -63,11 +63,12 @@ def test_save_load_round_trip_keeps_version_and_outputs(trained, tmp_path):
     artifacts.save(tmp_path / "models")
     loaded = ArtifactSet.load(tmp_path / "models", expected_version=artifacts.version)
     assert loaded.version == artifacts.version
-    assert loaded.version.startswith("v2:all-MiniLM-L6-v2/fp32/seq256:")
+    assert loaded.version.startswith("v3:all-MiniLM-L6-v2/fp32/seq256:")
     assert loaded.version.endswith(f":kw{KEYWORDS_OUTPUT}")  # new keyword code: enrich again
     np.testing.assert_array_equal(loaded.whiten(vectors), artifacts.whiten(vectors))
-    assert loaded.predict_tags(loaded.whiten(vectors[:5])) == artifacts.predict_tags(
-        artifacts.whiten(vectors[:5])
+    assert loaded.tagger_reads_text
+    assert loaded.predict_tags(loaded.whiten(vectors[:5]), texts[:5]) == artifacts.predict_tags(
+        artifacts.whiten(vectors[:5]), texts[:5]
     )
     assert loaded.extract_keywords(texts[0]) == artifacts.extract_keywords(texts[0])
 
@@ -92,7 +93,7 @@ def test_mismatched_artifacts_name_the_rebuild_command(trained, tmp_path):
     config_file.write_text(json.dumps(config))
     with pytest.raises(ArtifactMismatch, match=REBUILD_COMMAND):
         ArtifactSet.load(tmp_path / "models")
-    config["artifact_format"] = 2
+    config["artifact_format"] = 3
     config["encoder"]["id"] = "all-MiniLM-L6-v2/bf16/seq256"
     config_file.write_text(json.dumps(config))
     with pytest.raises(ArtifactMismatch, match=REBUILD_COMMAND):

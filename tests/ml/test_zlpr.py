@@ -129,6 +129,21 @@ def test_adam_solver_learns_sparse_separable_data():
     assert model.loss_ < model.initial_loss_ / 10
 
 
+def test_adam_runs_enough_epochs_for_min_steps_on_few_samples():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(4)
+    X = (rng.random((60, 30)) < 0.15).astype(np.float64)
+    y = X[:, :3].copy()
+    short = ZLPRClassifier(solver="adam", epochs=2, learning_rate=0.1, alpha=1e-6)
+    short.fit(sp.csr_matrix(X), y)
+    enough = ZLPRClassifier(solver="adam", epochs=2, min_steps=300, learning_rate=0.1, alpha=1e-6)
+    enough.fit(sp.csr_matrix(X), y)
+    assert (short.n_iter_, enough.n_iter_) == (2, 300)  # one batch per epoch
+    np.testing.assert_array_equal(enough.predict(sp.csr_matrix(X)), y)
+    assert (short.predict(sp.csr_matrix(X)) != y).any()
+
+
 def test_unknown_solver_is_rejected():
     with pytest.raises(ValueError):
         ZLPRClassifier(solver="sgd").fit(np.eye(3), np.eye(3))
@@ -164,6 +179,23 @@ def test_logit_adjustment_lifts_rare_labels_more_than_common_ones():
     adjusted = model.predict(X).sum(axis=0)
     assert (adjusted >= plain).all() and adjusted[1] - plain[1] > 0
     assert adjusted[1] / max(plain[1], 1) > adjusted[0] / plain[0]
+
+
+def test_logit_adjustment_chosen_on_held_out_rows_raises_rare_recall_on_unseen_data():
+    X, y = _long_tailed(6000, seed=1)
+    train, unseen = slice(0, 4000), slice(4000, None)
+    plain = ZLPRClassifier(alpha=1e-4).fit(X[train], y[train], ["common", "rare"])
+    adjusted, report = fit_with_validation(X[train], y[train], ["common", "rare"], {"alpha": 1e-4})
+    assert report["tau"] > 0
+
+    def rare_recall(model):
+        return model.predict(X[unseen])[y[unseen, 1] > 0, 1].mean()
+
+    assert rare_recall(adjusted) > rare_recall(plain) + 0.1
+    assert (
+        f1_scores(y[unseen], adjusted.predict(X[unseen]))["macro_f1"]
+        > f1_scores(y[unseen], plain.predict(X[unseen]))["macro_f1"]
+    )
 
 
 def test_adjustment_and_confidence_scale_survive_save_and_load(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ml.artifacts import ArtifactSet
-from ml.encoder import MIN_COSINE
+from ml.encoder import MIN_COSINE, paper_text
 from ml.versioning import ArtifactMismatch, ArtifactMissing
 from papers.enrichment import enrich, tasks, training
 from papers.enrichment.artifacts import (
@@ -88,6 +88,28 @@ def test_new_keyword_code_makes_every_paper_enriched_again(models, monkeypatch):
     assert enrich.enrich_papers(pks) == 10
     assert not enrich.pending(load_current().version).exists()
     assert ["old phrase"] not in list(Paper.objects.values_list("keywords", flat=True))
+
+
+def test_enrichment_tags_papers_from_their_vectors_and_their_words(models, settings):
+    load_sample(20)
+    enrich.enrich_papers(list(Paper.objects.values_list("pk", flat=True)))
+    artifacts = load_current()
+    assert artifacts.tagger_reads_text
+    papers = list(Paper.objects.order_by("pk"))
+    raw, found = VectorStore(papers[0].embedded_with).read([p.pk for p in papers])
+    assert found.all()
+    texts = [paper_text(p.title, p.abstract) for p in papers]
+    expected = artifacts.predict_tags(artifacts.whiten(raw), texts)
+    assert [p.tags for p in papers] == [
+        [[label, round(conf, 3)] for label, conf in row][: settings.ML_TAGS_PER_PAPER]
+        for row in expected
+    ]
+    assert any(p.tags for p in papers)
+    # The words count: the same vector read with another text scores otherwise.
+    whitened = artifacts.whiten(raw[:1])
+    own = artifacts.tagger.decision_function(artifacts.tag_inputs(whitened, texts[:1]))
+    other = artifacts.tagger.decision_function(artifacts.tag_inputs(whitened, [texts[-1]]))
+    assert np.abs(own - other).max() > 0.01
 
 
 def test_ingested_papers_are_enriched_as_soon_as_models_exist(
