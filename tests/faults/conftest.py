@@ -8,6 +8,7 @@ set to an empty folder, which must stay empty (nothing written into the checkout
 
 import gzip
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -28,7 +29,7 @@ FAST_RECOVERY = {
     "INGEST_STALE_AFTER_SECONDS": "4",
     "ML_TRAINING_STALE_AFTER_SECONDS": "4",
     "RECOVERY_INTERVAL_SECONDS": "2",
-    "INGEST_BATCH_SIZE": "10",
+    "INGEST_BATCH_SIZE": "20",
     "ML_ENRICH_BATCH_SIZE": "16",
     "ML_AUTO_TRAIN": "false",
     "HF_HUB_OFFLINE": "1",
@@ -45,18 +46,6 @@ def wait_for(what: str, check, timeout: float = 600, every: float = 0.1):
             return value
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _computing(pid: int, window: float = 0.5) -> bool:
-    """Whether `pid` used the CPU during the next `window` seconds (an idle child uses none)."""
-    before = _cpu_seconds(pid)
-    time.sleep(window)
-    return _cpu_seconds(pid) - before >= 0.02
 
 
 class Deployment:
@@ -123,19 +112,29 @@ class Deployment:
         worker.kill()
         worker.wait(timeout=30)
 
-    def kill_child(self, worker: subprocess.Popen, computing: bool = False) -> int:
-        """SIGKILL only the pool process (as the OOM killer would), with `computing` once it is
-        using the CPU, i.e. inside a task it has taken.
+    def kill_child(self, worker: subprocess.Popen, inside: str = "") -> int:
+        """SIGKILL only the pool process (as the OOM killer would); with `inside` (a task name),
+        while it is in the middle of such a task.
 
         Killed between tasks, at the instant the pool hands it the next job, a child can take
         that job's acknowledgement with it and the worker never consumes again (billiard's
         hang, celery/celery#2011): a prefork pool's limit, not what this suite proves.
         """
+        if inside:
+            wait_for(f"the pool process to be inside {inside}", lambda: self._inside(inside))
         pids = wait_for("the worker's pool process", lambda: self.children(worker), timeout=60)
-        if computing:
-            wait_for("the pool process to be inside a task", lambda: _computing(pids[0]))
         os.kill(pids[0], signal.SIGKILL)
         return pids[0]
+
+    def _inside(self, task: str, settled: float = 0.3) -> bool:
+        """Whether the worker's last received task is a `task` that has run for `settled` s."""
+        received = re.findall(rf"Task {re.escape(task)}\[([0-9a-f-]+)\] received", self.log_text())
+        if not received:
+            return False
+        time.sleep(settled)  # taken by the pool process and well under way ...
+        log = self.log_text()
+        last = re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] received", log)[-1]
+        return last == received[-1] and not re.search(rf"\[{last}\] (succeeded|raised|retry)", log)
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -73,12 +73,12 @@ def _new(deployment: Deployment) -> int:
     return run[1] if run else 0
 
 
-def _kill(deployment: Deployment, worker, kill: str, computing: bool = False):
+def _kill(deployment: Deployment, worker, kill: str, inside: str = ""):
     """SIGKILL the worker (then start another) or only its pool process; the worker to use."""
     if kill == "whole worker":
         deployment.kill_worker(worker)
         return deployment.start_worker()
-    deployment.kill_child(worker, computing)
+    deployment.kill_child(worker, inside)
     return worker
 
 
@@ -133,7 +133,7 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
         wait_for(
             "enrichment to be under way", lambda: _enriched(deployment, version) >= 16, every=0.05
         )
-        worker = _kill(deployment, worker, kill, computing=True)
+        worker = _kill(deployment, worker, kill, inside="papers.enrichment.tasks.enrich_papers")
         assert _enriched(deployment, version) < N
 
         # 3. Everything ends done, once.
