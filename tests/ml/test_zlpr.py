@@ -116,32 +116,31 @@ def test_save_load_round_trip(tmp_path):
         ZLPRClassifier.load(tmp_path / "missing")
 
 
-def test_adam_solver_learns_sparse_separable_data():
+def _words_and_labels(seed: int, rows: int, labels: int):
+    """Bag-of-words-like sparse rows; label j is on exactly when word j occurs."""
     import scipy.sparse as sp
 
-    rng = np.random.default_rng(3)
-    # Bag-of-words-like rows: label j is on exactly when word j occurs.
-    X = (rng.random((400, 30)) < 0.15).astype(np.float64)
-    y = X[:, :4].copy()
+    X = (np.random.default_rng(seed).random((rows, 30)) < 0.15).astype(np.float64)
+    return sp.csr_matrix(X), X[:, :labels].copy()
+
+
+def test_adam_solver_learns_sparse_separable_data():
+    X, y = _words_and_labels(3, 400, 4)
     model = ZLPRClassifier(solver="adam", epochs=100, learning_rate=0.1, alpha=1e-6)
-    model.fit(sp.csr_matrix(X), y)
-    np.testing.assert_array_equal(model.predict(sp.csr_matrix(X)), y)
+    model.fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), y)
     assert model.loss_ < model.initial_loss_ / 10
 
 
 def test_adam_runs_enough_epochs_for_min_steps_on_few_samples():
-    import scipy.sparse as sp
-
-    rng = np.random.default_rng(4)
-    X = (rng.random((60, 30)) < 0.15).astype(np.float64)
-    y = X[:, :3].copy()
+    X, y = _words_and_labels(4, 60, 3)
     short = ZLPRClassifier(solver="adam", epochs=2, learning_rate=0.1, alpha=1e-6)
-    short.fit(sp.csr_matrix(X), y)
+    short.fit(X, y)
     enough = ZLPRClassifier(solver="adam", epochs=2, min_steps=300, learning_rate=0.1, alpha=1e-6)
-    enough.fit(sp.csr_matrix(X), y)
+    enough.fit(X, y)
     assert (short.n_iter_, enough.n_iter_) == (2, 300)  # one batch per epoch
-    np.testing.assert_array_equal(enough.predict(sp.csr_matrix(X)), y)
-    assert (short.predict(sp.csr_matrix(X)) != y).any()
+    np.testing.assert_array_equal(enough.predict(X), y)
+    assert (short.predict(X) != y).any()
 
 
 def test_unknown_solver_is_rejected():
