@@ -44,9 +44,13 @@ class TagFeatures:
     def fit(self, texts: Sequence[str] | None) -> TagFeatures:
         """Fit the TF-IDF vocabulary on ``texts`` (ignored without TF-IDF)."""
         if self.uses_text:
-            settings = {**self.tfidf, "ngram_range": tuple(self.tfidf["ngram_range"])}
-            self.vectorizer_ = TfidfVectorizer(dtype=np.float32, **settings).fit(list(texts))
+            self.vectorizer_ = self._vectorizer().fit(list(texts))
         return self
+
+    def _vectorizer(self) -> TfidfVectorizer:
+        """An unfitted vectorizer with these settings (JSON keeps ngram_range as a list)."""
+        settings = {**self.tfidf, "ngram_range": tuple(self.tfidf["ngram_range"])}
+        return TfidfVectorizer(dtype=np.float32, **settings)
 
     def transform(
         self, whitened: np.ndarray, texts: Sequence[str] | None = None
@@ -89,8 +93,7 @@ class TagFeatures:
         config = check_format(path, FORMAT)
         features = cls(config["tfidf"], config["embedding_weight"])
         if features.uses_text:
-            settings = {**features.tfidf, "ngram_range": tuple(features.tfidf["ngram_range"])}
-            vectorizer = TfidfVectorizer(dtype=np.float32, **settings)
+            vectorizer = features._vectorizer()
             vectorizer.vocabulary_ = json.loads((path / "vocabulary.json").read_text())
             vectorizer.idf_ = np.load(path / "idf.npy")
             if len(vectorizer.idf_) != len(vectorizer.vocabulary_):
