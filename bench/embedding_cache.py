@@ -2,7 +2,9 @@
 
 Encoding is the slow step (tens of texts/s on 2 shared cores), so every benchmark reuses one
 cache. Vectors are written in chunks, so an interrupted job resumes where it stopped; a tqdm bar
-on stderr shows the encoding progress.
+on stderr shows the encoding progress. Two processes may fill one entry at once: every file is
+written under a name of its own process (and thread) and renamed into place, and a process that finds the
+chunks gone (the other one joined them) reads the joined file.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,14 +51,25 @@ def cached_embeddings(
     ) as progress:
         for start in starts:
             part = folder / f"{start:08d}.npy"
-            if not part.exists():
+            if not part.exists() and not final.exists():
                 vectors = encoder.encode(list(texts[start : start + CHUNK]))
-                np.save(part.with_suffix(".tmp.npy"), vectors)
-                part.with_suffix(".tmp.npy").rename(part)
+                _save(part, vectors)
                 progress.update(len(vectors))
-            parts.append(np.load(part))
-    vectors = np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
-    np.save(final, vectors)
-    for part in folder.glob("0*.npy"):
-        part.unlink()
+            try:
+                parts.append(np.load(part))
+            except FileNotFoundError:  # another filler joined the chunks meanwhile
+                vectors = np.load(final)
+                break
+        else:
+            vectors = np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
+            _save(final, vectors)
+    for start in starts:
+        (folder / f"{start:08d}.npy").unlink(missing_ok=True)
     return vectors
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """Write ``path`` whole or not at all, under a temporary name of this process's own."""
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)

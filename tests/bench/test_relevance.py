@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from bench import embedding_cache
 from bench.dense import fused_rankings
 from bench.metrics import evaluate, ndcg_at, recall_at
 from bench.relevance import add_comparisons, gain
@@ -80,21 +79,3 @@ def test_goals_are_met_at_the_issue_thresholds():
 def test_goals_fail_below_the_thresholds():
     done = add_comparisons(report(lexical=0.69, hybrid=0.7199, raw=0.65, w128=0.6399))
     assert not any(done["goals"].values())
-
-
-def test_cached_embeddings_encode_once(tmp_path, monkeypatch):
-    class CountingEncoder:
-        encoder_id_ = "fake/fp32/seq8"
-        calls = 0
-
-        def encode(self, texts):
-            self.calls += 1
-            return np.ones((len(texts), 3), dtype=np.float32)
-
-    monkeypatch.setattr(embedding_cache, "CACHE_DIR", tmp_path)
-    monkeypatch.setattr(embedding_cache, "CHUNK", 2)
-    encoder = CountingEncoder()
-    first = embedding_cache.cached_embeddings("t", ["x", "y", "z"], encoder, verbose=False)
-    again = embedding_cache.cached_embeddings("t", ["x", "y", "z"], encoder, verbose=False)
-    assert first.shape == (3, 3) and np.array_equal(first, again)
-    assert encoder.calls == 2  # two chunks, then read back from the cache
