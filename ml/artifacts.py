@@ -6,7 +6,8 @@ One directory::
     whitening/         ml.whitening.Whitening.save
     keywords/          ml.keywords.Word2VecKeywords.save
     tag_features/      ml.tagfeatures.TagFeatures.save (what the tagger reads: whitened
-                       vectors beside the TF-IDF of the paper text)
+                       vectors beside the TF-IDF of the paper text and the authors' label
+                       history)
     tagger/            ml.zlpr.ZLPRClassifier.save (over those features)
 
 Stored vectors are only comparable with vectors from the same encoder and whitening, so the
@@ -44,19 +45,22 @@ from ml.versioning import (
 from ml.whitening import Whitening
 from ml.zlpr import ZLPRClassifier, fit_with_validation, label_indicator
 
-# 2: tagger with logit adjustment and calibrated confidences; 3: the tagger also reads TF-IDF
-ARTIFACT_FORMAT = 3
+# 2: tagger with logit adjustment and calibrated confidences; 3: the tagger also reads TF-IDF;
+# 4: and the authors' label history
+ARTIFACT_FORMAT = 4
 # Chosen on the SciFact train split (bench/dense.py whitening_table): beta=0, gamma=0.25 at
 # k=256 matches raw vectors (0.661 vs 0.660 nDCG@10) at two thirds of the size.
 WHITENING = {"beta": 0.0, "gamma": 0.25, "n_components": 256}
 MIN_LABEL_COUNT = 10
-# What the tagger reads (ml.tagfeatures) and how it is trained (ml.zlpr.ZLPRClassifier): the
-# best micro- + macro-F1 on the training part's own validation share of every variant in
-# bench/tagging.py --subset-only (whitened vectors beside TF-IDF, plain ZLPR: 0.727 + 0.273;
-# whitened alone 0.711 + 0.259; a learnt threshold s_0 or class weights did worse there).
-# The features are sparse, so minibatch Adam trains it; tau (logit adjustment) is chosen at
-# each training on its own held-out share.
-TAG_FEATURES = {"tfidf": TFIDF, "embedding_weight": 0.5}
+# What the tagger reads (ml.tagfeatures) and how it is trained (ml.zlpr.ZLPRClassifier).
+# bench/tagging.py --subset-only chose whitened vectors beside TF-IDF, plain ZLPR, on the
+# training part's own validation share (0.727 + 0.273 micro + macro; whitened alone 0.711 +
+# 0.259; a learnt threshold s_0 or class weights did worse). The authors' label history then
+# added about +0.01 micro-F1 and +0.01 macro-F1 at equal tau (16k and 55k training papers);
+# bench/tagging.py reports the variants with and without it. The features are sparse, so
+# minibatch Adam trains it; tau (logit adjustment) is chosen at each training on its own
+# held-out share.
+TAG_FEATURES = {"tfidf": TFIDF, "embedding_weight": 0.35, "history_weight": 0.3}
 TAGGER = {"solver": "adam", "alpha": 1e-6, "epochs": 6, "min_steps": 1000, "learning_rate": 0.01}
 KEYWORDS = {"epochs": 10, "min_count": 2, "vector_size": 100}
 
@@ -114,22 +118,32 @@ class ArtifactSet:
     def tagger_reads_text(self) -> bool:
         return self.tag_features is not None and self.tag_features.uses_text
 
-    def tag_inputs(self, whitened: np.ndarray, texts: Sequence[str] | None = None):
-        """The tagger's input rows for papers' whitened vectors and texts (paper_text)."""
+    def tag_inputs(
+        self,
+        whitened: np.ndarray,
+        texts: Sequence[str] | None = None,
+        authors: Sequence[Sequence[str]] | None = None,
+    ):
+        """The tagger's input rows for papers' whitened vectors, texts (paper_text) and author
+        name lists (None: authors unknown, no history)."""
         if self.tag_features is None:
             return whitened
-        return self.tag_features.transform(whitened, texts)
+        return self.tag_features.transform(whitened, texts, authors)
 
     def predict_tags(
-        self, whitened: np.ndarray, texts: Sequence[str] | None = None
+        self,
+        whitened: np.ndarray,
+        texts: Sequence[str] | None = None,
+        authors: Sequence[Sequence[str]] | None = None,
     ) -> list[list[tuple[str, float]]]:
         """Per paper, predicted (label, calibrated confidence) pairs; [] without a tagger.
 
-        ``texts`` (paper_text of each paper) are needed when the tagger reads TF-IDF.
+        ``texts`` (paper_text of each paper) are needed when the tagger reads TF-IDF;
+        ``authors`` (each paper's author names) feed its authors' label history.
         """
         if self.tagger is None:
             return [[] for _ in range(len(whitened))]
-        return self.tagger.predict_labels(self.tag_inputs(whitened, texts))
+        return self.tagger.predict_labels(self.tag_inputs(whitened, texts, authors))
 
     # ---------------------------------------------------------------------- save / load
     def save(self, path: Path | str) -> None:
@@ -213,6 +227,7 @@ def train_artifacts(
     keywords: dict | None = None,
     tagger: dict | None = None,
     tag_features: dict | None = None,
+    authors: Sequence[Sequence[str]] | None = None,
     min_label_count: int = MIN_LABEL_COUNT,
 ) -> ArtifactSet:
     """Fit whitening, keywords and tagger on a corpus of paper texts (title + abstract).
@@ -221,6 +236,8 @@ def train_artifacts(
     (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
     Give texts in time order: the tagger holds out the most recent labelled share to choose its
     logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
+    ``authors[i]``: the author names of texts[i], for the tagger's authors' label history
+    (None: no author is known, the history reads nothing).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
     that produced them. ``tagger`` and ``tag_features`` override TAGGER and TAG_FEATURES
     (``{"tfidf": None}``: the tagger reads the whitened vectors alone).
@@ -258,20 +275,20 @@ def train_artifacts(
         rows = [i for i, sample in enumerate(labels) if sample]
         n_labelled = len(rows)
         classes = label_classes([labels[i] for i in rows], min_label_count)
+        if authors is not None and len(authors) != len(texts):
+            raise ValueError("need one author list (or None) per text")
         if classes:
             start = time.perf_counter()
+            Y = label_indicator([labels[i] for i in rows], classes)
+            row_texts = [texts[i] for i in rows]
+            row_authors = [authors[i] or () for i in rows] if authors is not None else None
             features = TagFeatures(**{**TAG_FEATURES, **(tag_features or {})})
-            features.fit([texts[i] for i in rows] if features.uses_text else None)
-            inputs = features.transform(
-                whitened[rows], [texts[i] for i in rows] if features.uses_text else None
-            )
+            features.fit(row_texts, row_authors or [()] * len(rows), Y)
+            inputs = features.transform(whitened[rows], row_texts, row_authors, own_labels=Y)
             timings["tag_features_s"] = round(time.perf_counter() - start, 2)
             start = time.perf_counter()
             tag_model, tag_report = fit_with_validation(
-                inputs,
-                label_indicator([labels[i] for i in rows], classes),
-                classes,
-                {**TAGGER, **(tagger or {})},
+                inputs, Y, classes, {**TAGGER, **(tagger or {})}
             )
             timings["tagger_s"] = round(time.perf_counter() - start, 2)
 

@@ -1,14 +1,21 @@
-"""What the tagger reads: a paper's whitened embedding, beside the TF-IDF of its words.
+"""What the tagger reads: a paper's whitened embedding, the TF-IDF of its words, and what its
+authors published before.
 
 The embedding carries the topic; rare arXiv categories are often named by a few telling words
 (``lattice``, ``auction``, ``spectroscopy``) that a 256-d sentence vector blurs, so the tagger
 also reads the paper's TF-IDF (word 1-2 grams, the vocabulary fitted on the training texts).
-Both parts have unit rows; they are weighted so the row keeps norm 1:
+Which categories a paper is cross-listed in is partly a habit of its authors, which no text
+shows, so it also reads their label history (AuthorHistory, over author keys). The parts are
+weighted:
 
-    x = [sqrt(embedding_weight) * whitened ; sqrt(1 - embedding_weight) * tfidf]
+    x = [sqrt(w_e) * whitened ; sqrt(1 - w_e - w_h) * tfidf ; sqrt(w_h) * history]
 
-``tfidf=None`` reads the whitened embedding alone (the tagger before artifact format 3).
-Saved as JSON (vectorizer settings, vocabulary) and one .npy (idf), no pickles.
+with w_e = ``embedding_weight`` and w_h = ``history_weight``. The first two parts have unit
+rows, the history rows a root-mean-square norm of 1 on the training papers (0 for authors never
+seen), so a row without history has norm sqrt(1 - w_h).
+``tfidf=None`` and ``history_weight=0`` read the whitened embedding alone (the tagger before
+artifact format 3). Saved as JSON (settings, vocabulary, author keys) and .npy / .npz arrays
+(idf, label counts), no pickles.
 """
 
 from __future__ import annotations
@@ -23,28 +30,144 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ml.versioning import check_format, format_header
 
-FORMAT = "tag-features/1"
+FORMAT = "tag-features/2"
 # sklearn TfidfVectorizer settings; the same as bench/tagging.py's TF-IDF + LR baseline, with
 # the vocabulary capped so the tagger's weights stay tens of MB at 100k training papers.
 TFIDF = {"ngram_range": [1, 2], "min_df": 2, "max_features": 50_000, "sublinear_tf": True,
          "stop_words": "english"}  # fmt: skip
 
 
-class TagFeatures:
-    """Builds the tagger's input rows from whitened vectors and paper texts."""
+HISTORY_FORMAT = "author-history/1"
 
-    def __init__(self, tfidf: dict | None = None, embedding_weight: float = 0.5) -> None:
+
+class AuthorHistory:
+    """The labels a paper's authors carried on the training papers, as one row per paper.
+
+    Authors are given as keys, one per person (the app's papers.names.author_key of each name).
+
+    The label counts c and the paper count n of all the paper's known authors are pooled (a
+    paper with two authors who wrote together counts twice: each shared paper is evidence for
+    each of them), and per label the row holds the smoothed lift over the prior
+
+        h = log((c + m * prior) / (n + m)) - log(prior),        m = ``smoothing``
+
+    which is 0 where no author is known and grows with the evidence. A training paper's own
+    labels are left out of its row (``own_labels``): otherwise the tagger would learn to copy
+    them from any author with a single paper. Rows are divided by the root-mean-square norm of
+    the training rows.
+    """
+
+    def __init__(self, smoothing: float = 1.0) -> None:
+        self.smoothing = smoothing
+
+    def fit(self, authors: Sequence[Sequence[str]], Y: np.ndarray) -> AuthorHistory:
+        """Count each author's labels over training papers (``authors[i]`` wrote row i of Y)."""
+        Y = np.asarray(Y, dtype=np.float32)
+        if len(authors) != len(Y):
+            raise ValueError("need one author list per labelled paper")
+        self.keys_: dict[str, int] = {}
+        incidence = self._incidence(authors, grow=True)
+        self.counts_ = sp.csr_matrix(incidence.T @ sp.csr_matrix(Y), dtype=np.float32)
+        self.papers_ = np.asarray(incidence.sum(axis=0), dtype=np.float32).ravel()
+        self.prior_ = ((Y.sum(axis=0) + 1.0) / (len(Y) + 2.0)).astype(np.float32)
+        self.scale_ = 1.0
+        rows = self.transform(authors, own_labels=Y)
+        self.scale_ = float(np.sqrt((rows * rows).sum(axis=1).mean())) or 1.0
+        return self
+
+    def _incidence(self, authors: Sequence[Sequence[str]], grow: bool = False) -> sp.csr_matrix:
+        """(papers, known authors) 0/1 matrix; ``grow`` adds unseen authors to keys_."""
+        rows, cols = [], []
+        for i, names in enumerate(authors):
+            for key in set(names or ()):
+                if grow:
+                    self.keys_.setdefault(key, len(self.keys_))
+                j = self.keys_.get(key)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        shape = (len(authors), len(self.keys_))
+        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+
+    def transform(
+        self, authors: Sequence[Sequence[str]], own_labels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(n, labels) history rows; ``own_labels``: the papers' own labels, to leave out."""
+        incidence = self._incidence(authors)
+        counts = np.asarray((incidence @ self.counts_).todense(), dtype=np.float32)
+        papers = np.asarray(incidence @ self.papers_, dtype=np.float32)
+        if own_labels is not None:
+            known = np.asarray(incidence.sum(axis=1), dtype=np.float32)  # (n, 1)
+            counts -= known * np.asarray(own_labels, dtype=np.float32)
+            papers -= known[:, 0]
+        m = self.smoothing
+        lift = np.log((counts + m * self.prior_) / (papers[:, None] + m)) - np.log(self.prior_)
+        return (lift / self.scale_).astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        config = {**format_header(HISTORY_FORMAT), "smoothing": self.smoothing,
+                  "scale": self.scale_}  # fmt: skip
+        (path / "config.json").write_text(json.dumps(config))
+        (path / "authors.json").write_text(json.dumps(sorted(self.keys_, key=self.keys_.get)))
+        sp.save_npz(path / "counts.npz", self.counts_)
+        np.save(path / "papers.npy", self.papers_)
+        np.save(path / "prior.npy", self.prior_)
+
+    @classmethod
+    def load(cls, path: Path) -> AuthorHistory:
+        config = check_format(path, HISTORY_FORMAT)
+        history = cls(config["smoothing"])
+        history.scale_ = config["scale"]
+        keys = json.loads((path / "authors.json").read_text())
+        history.keys_ = {key: i for i, key in enumerate(keys)}
+        history.counts_ = sp.load_npz(path / "counts.npz").tocsr()
+        history.papers_ = np.load(path / "papers.npy")
+        history.prior_ = np.load(path / "prior.npy")
+        if history.counts_.shape != (len(keys), len(history.prior_)) or len(history.papers_) != len(
+            keys
+        ):
+            raise ValueError("author history arrays do not match")
+        return history
+
+
+class TagFeatures:
+    """Builds the tagger's input rows from whitened vectors, paper texts and author lists."""
+
+    def __init__(
+        self,
+        tfidf: dict | None = None,
+        embedding_weight: float = 0.5,
+        history_weight: float = 0.0,
+        history_smoothing: float = 1.0,
+    ) -> None:
         self.tfidf = None if tfidf is None else {**tfidf}
         self.embedding_weight = embedding_weight
+        self.history_weight = history_weight
+        self.history_smoothing = history_smoothing
 
     @property
     def uses_text(self) -> bool:
         return self.tfidf is not None
 
-    def fit(self, texts: Sequence[str] | None) -> TagFeatures:
-        """Fit the TF-IDF vocabulary on ``texts`` (ignored without TF-IDF)."""
+    @property
+    def uses_history(self) -> bool:
+        return self.history_weight > 0
+
+    def fit(
+        self,
+        texts: Sequence[str] | None,
+        authors: Sequence[Sequence[str]] | None = None,
+        labels: np.ndarray | None = None,
+    ) -> TagFeatures:
+        """Fit the TF-IDF vocabulary on ``texts`` and the author history on ``authors`` and
+        their papers' 0/1 ``labels`` (each ignored when not used)."""
         if self.uses_text:
             self.vectorizer_ = self._vectorizer().fit(list(texts))
+        if self.uses_history:
+            if authors is None or labels is None:
+                raise ValueError("the author history needs the papers' authors and labels")
+            self.history_ = AuthorHistory(self.history_smoothing).fit(authors, labels)
         return self
 
     def _vectorizer(self) -> TfidfVectorizer:
@@ -53,34 +176,50 @@ class TagFeatures:
         return TfidfVectorizer(dtype=np.float32, **settings)
 
     def transform(
-        self, whitened: np.ndarray, texts: Sequence[str] | None = None
+        self,
+        whitened: np.ndarray,
+        texts: Sequence[str] | None = None,
+        authors: Sequence[Sequence[str]] | None = None,
+        own_labels: np.ndarray | None = None,
     ) -> np.ndarray | sp.csr_matrix:
-        """Tagger input for papers with these whitened vectors and texts (paper_text)."""
+        """Tagger input for papers with these whitened vectors, texts (paper_text) and author
+        lists (None: authors unknown). ``own_labels``: the training papers' own labels, which
+        their author history leaves out."""
         whitened = np.asarray(whitened, dtype=np.float32)
-        if not self.uses_text:
+        if not self.uses_text and not self.uses_history:
             return whitened
-        if texts is None or len(texts) != len(whitened):
-            raise ValueError("this tagger reads the paper texts: give one per vector")
-        words = self.vectorizer_.transform(list(texts))
-        return sp.hstack(
-            [
-                sp.csr_matrix(whitened * np.float32(np.sqrt(self.embedding_weight))),
-                words * np.float32(np.sqrt(1.0 - self.embedding_weight)),
-            ],
-            format="csr",
-            dtype=np.float32,
-        )
+        w_text = 1.0 - self.embedding_weight - self.history_weight
+        parts = [sp.csr_matrix(whitened * np.float32(np.sqrt(self.embedding_weight)))]
+        if self.uses_text:
+            if texts is None or len(texts) != len(whitened):
+                raise ValueError("this tagger reads the paper texts: give one per vector")
+            parts.append(self.vectorizer_.transform(list(texts)) * np.float32(np.sqrt(w_text)))
+        if self.uses_history:
+            if authors is None:
+                authors = [()] * len(whitened)
+            if len(authors) != len(whitened):
+                raise ValueError("give one author list per vector")
+            history = self.history_.transform(authors, own_labels)
+            parts.append(sp.csr_matrix(history * np.float32(np.sqrt(self.history_weight))))
+        return sp.hstack(parts, format="csr", dtype=np.float32)
 
     def get_params(self) -> dict:
         n_words = len(self.vectorizer_.vocabulary_) if hasattr(self, "vectorizer_") else None
+        n_authors = len(self.history_.keys_) if hasattr(self, "history_") else None
         return {"tfidf": self.tfidf, "embedding_weight": self.embedding_weight,
-                "n_words": n_words}  # fmt: skip
+                "history_weight": self.history_weight,
+                "history_smoothing": self.history_smoothing, "n_words": n_words,
+                "n_authors": n_authors}  # fmt: skip
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config = {**format_header(FORMAT), "tfidf": self.tfidf,
-                  "embedding_weight": self.embedding_weight}  # fmt: skip
+                  "embedding_weight": self.embedding_weight,
+                  "history_weight": self.history_weight,
+                  "history_smoothing": self.history_smoothing}  # fmt: skip
+        if self.uses_history:
+            self.history_.save(path / "history")
         if self.uses_text:
             vocabulary = {term: int(i) for term, i in self.vectorizer_.vocabulary_.items()}
             (path / "vocabulary.json").write_text(json.dumps(vocabulary))
@@ -91,7 +230,14 @@ class TagFeatures:
     def load(cls, path: Path | str) -> TagFeatures:
         path = Path(path)
         config = check_format(path, FORMAT)
-        features = cls(config["tfidf"], config["embedding_weight"])
+        features = cls(
+            config["tfidf"],
+            config["embedding_weight"],
+            config["history_weight"],
+            config["history_smoothing"],
+        )
+        if features.uses_history:
+            features.history_ = AuthorHistory.load(path / "history")
         if features.uses_text:
             vectorizer = features._vectorizer()
             vectorizer.vocabulary_ = json.loads((path / "vocabulary.json").read_text())

@@ -277,8 +277,9 @@ class ZLPRClassifier:
         return model
 
 
-# Logit adjustments tried on the held-out part; 0 is plain ZLPR.
-TAUS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5)
+# Logit adjustments tried on the held-out part; 0 is plain ZLPR. Steps of 0.05 up to 0.8:
+# micro- and macro-F1 move by a point or more between 0.3 and 0.4.
+TAUS = (*(round(0.05 * i, 2) for i in range(17)), 1.0, 1.25, 1.5)
 MIN_VALIDATION = 50
 
 

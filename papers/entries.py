@@ -17,7 +17,8 @@ from django.utils.safestring import SafeString
 
 from papers.library.keywords import KeywordFilter
 from papers.library.reader import reader_context
-from papers.models import Paper, author_key
+from papers.models import Paper
+from papers.names import author_key
 from papers.taxonomy import CATEGORIES, split_by_listing
 from papers.texmacros import to_html
 

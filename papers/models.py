@@ -1,8 +1,6 @@
 """Papers as arXiv shapes them: ids without versions, ordered authors, a primary category."""
 
 import datetime as dt
-import re
-import unicodedata
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -11,17 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.taxonomy import is_known_category
-
-_SEPARATORS = re.compile(r"[\s.,]+")
-
-
-def author_key(name: str) -> str:
-    """The key two spellings of one author share: accents folded, case and spacing ignored."""
-    folded = name
-    if not name.isascii():  # most names are; folding is the slow part of a bulk load
-        folded = unicodedata.normalize("NFKD", name)
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return _SEPARATORS.sub(" ", folded).strip().lower()
 
 
 class Category(models.Model):

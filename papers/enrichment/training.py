@@ -29,7 +29,7 @@ from ml.encoder import (
 )
 from papers.background import heartbeat
 from papers.enrichment.artifacts import current_artifacts, encoder_cache_dir, install
-from papers.enrichment.enrich import embed_missing, refresh_dense_index
+from papers.enrichment.enrich import author_keys, embed_missing, refresh_dense_index
 from papers.models import LeaseLost, Paper, TrainingRun
 from papers.taxonomy import canonical_categories
 from search.dense import VectorStore
@@ -37,7 +37,15 @@ from search.dense import VectorStore
 logger = logging.getLogger(__name__)
 Status = TrainingRun.Status
 _EMBED_BATCH = 256
-_FIELDS = ("pk", "title", "abstract", "embedded_with", "category_codes", "categories_complete")
+_FIELDS = (
+    "pk",
+    "title",
+    "abstract",
+    "author_names",
+    "embedded_with",
+    "category_codes",
+    "categories_complete",
+)
 
 
 class NotEnoughPapers(ValueError):
@@ -139,6 +147,7 @@ def _train(run: TrainingRun, progress: bool) -> None:
         [canonical_categories(p.category_codes) if p.categories_complete else None for p in papers],
         vectors=raw[found],
         encoder=encoder,
+        authors=author_keys(papers),
     )
     artifacts.trained["encoder_choice"] = choice
     refresh_dense_index(artifacts)  # before web processes switch to the new set

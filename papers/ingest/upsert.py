@@ -7,7 +7,8 @@ from django.db import IntegrityError, OperationalError, connection, models, tran
 from django.utils import timezone
 
 from papers.ingest.records import PaperRecord
-from papers.models import Author, Authorship, Category, Paper, PaperVersion, author_key
+from papers.models import Author, Authorship, Category, Paper, PaperVersion
+from papers.names import author_key
 from papers.taxonomy import CATEGORIES, group_of
 
 # Fields a record sets when it is at least as new as what we have. Empty values never erase:

@@ -58,12 +58,36 @@ def test_trained_set_tags_keywords_and_whitens(trained):
 
 
 @pytest.mark.slow
+def test_the_tagger_learns_an_authors_cross_listing_habit():
+    """Half the papers of every topic are by "habit", who also lists each in cs.CY: only the
+    author tells which papers carry cs.CY."""
+    texts, labels, vectors = _corpus(120)
+    authors = [["habit", f"coauthor {i}"] if i % 2 else [f"someone {i}"] for i in range(120)]
+    labels = [row + ["cs.CY"] if row and i % 2 else row for i, row in enumerate(labels)]
+    artifacts = train_artifacts(
+        texts, labels, vectors=vectors, encoder=TextEncoder("fp32"), authors=authors,
+        whitening={"n_components": 32}, keywords={"vector_size": 16, "epochs": 5, "workers": 1},
+        min_label_count=5,
+    )  # fmt: skip
+    assert artifacts.trained["tag_features"]["n_authors"] > 1
+    whitened = artifacts.whiten(vectors[:6])
+    cy = artifacts.tagger.classes_.index("cs.CY")
+    scores = {
+        who: artifacts.tagger.decision_function(
+            artifacts.tag_inputs(whitened, texts[:6], [[who]] * 6)
+        )[:, cy]
+        for who in ("habit", "a stranger")
+    }
+    assert (scores["habit"] > 0).all() and (scores["a stranger"] < scores["habit"]).all()
+
+
+@pytest.mark.slow
 def test_save_load_round_trip_keeps_version_and_outputs(trained, tmp_path):
     artifacts, texts, vectors = trained
     artifacts.save(tmp_path / "models")
     loaded = ArtifactSet.load(tmp_path / "models", expected_version=artifacts.version)
     assert loaded.version == artifacts.version
-    assert loaded.version.startswith("v3:all-MiniLM-L6-v2/fp32/seq256:")
+    assert loaded.version.startswith("v4:all-MiniLM-L6-v2/fp32/seq256:")
     assert loaded.version.endswith(f":kw{KEYWORDS_OUTPUT}")  # new keyword code: enrich again
     np.testing.assert_array_equal(loaded.whiten(vectors), artifacts.whiten(vectors))
     assert loaded.tagger_reads_text

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ml.tagfeatures import TFIDF, TagFeatures
+from ml.tagfeatures import TFIDF, AuthorHistory, TagFeatures
 from ml.versioning import ArtifactMismatch
 
 TEXTS = [
@@ -59,6 +59,54 @@ def test_saved_features_load_and_give_the_same_rows(tmp_path):
 def test_features_saved_by_another_format_are_refused(tmp_path):
     TagFeatures(None).save(tmp_path / "f")
     config = tmp_path / "f" / "config.json"
-    config.write_text(config.read_text().replace("tag-features/1", "tag-features/0"))
+    config.write_text(config.read_text().replace("tag-features/2", "tag-features/0"))
     with pytest.raises(ArtifactMismatch):
         TagFeatures.load(tmp_path / "f")
+
+
+# Two labels; "ada" writes only label 0 papers, "bo" only label 1, "cy" one paper of each.
+AUTHORS = [["ada"], ["ada", "cy"], ["ada"], ["bo"], ["bo", "cy"], ["bo"], ["dee"]]
+LABELS = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
+
+
+def test_author_history_lifts_the_labels_an_authors_papers_carried():
+    history = AuthorHistory().fit(AUTHORS, LABELS)
+    rows = history.transform([["ada"], ["bo"], ["cy"], ["a stranger"], []])
+    assert rows[0, 0] > 0 > rows[0, 1]  # ada's papers are all label 0
+    assert rows[1, 1] > 0 > rows[1, 0]
+    assert abs(rows[2, 0] - rows[2, 1]) < abs(rows[0, 0] - rows[0, 1])  # cy: one of each
+    np.testing.assert_array_equal(rows[3:], 0.0)  # nobody known: no evidence either way
+
+
+def test_a_training_paper_does_not_read_its_own_labels_in_its_history():
+    history = AuthorHistory().fit(AUTHORS, LABELS)
+    rows = history.transform(AUTHORS, own_labels=LABELS)
+    np.testing.assert_array_equal(rows[6], 0.0)  # dee wrote nothing else
+    # cy's other paper is label 1: on paper 1 (label 0) cy's share pulls towards label 1.
+    alone = history.transform([["ada"]], own_labels=LABELS[:1])
+    assert rows[1, 1] - rows[1, 0] > alone[0, 1] - alone[0, 0]
+    assert np.sqrt((rows * rows).sum(axis=1).mean()) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_features_with_history_read_the_authors_and_save(tmp_path):
+    texts = TEXTS + ["Gauge fields", "Second price bids", "Quarks"]
+    features = TagFeatures(TFIDF, embedding_weight=0.35, history_weight=0.3)
+    features.fit(texts, AUTHORS, LABELS)
+    whitened = _whitened(7)
+    known = features.transform(whitened, texts, AUTHORS)
+    unknown = features.transform(whitened, texts)
+    width = 6 + len(features.vectorizer_.vocabulary_)
+    assert known.shape == (7, width + 2)
+    assert abs(known[:, width:]).sum() > 0 and abs(unknown[:, width:]).sum() == 0
+    np.testing.assert_allclose(known[:, :width].toarray(), unknown[:, :width].toarray())
+    features.save(tmp_path / "f")
+    loaded = TagFeatures.load(tmp_path / "f")
+    np.testing.assert_array_equal(
+        loaded.transform(whitened, texts, AUTHORS).toarray(), known.toarray()
+    )
+    assert loaded.get_params() == features.get_params()
+
+
+def test_history_features_need_labels_to_fit():
+    with pytest.raises(ValueError, match="authors and labels"):
+        TagFeatures(TFIDF, history_weight=0.3).fit(TEXTS)

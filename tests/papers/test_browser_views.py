@@ -127,7 +127,8 @@ def test_fast_link_builders_agree_with_the_url_configuration(papers):
     from django.urls import reverse
 
     from papers.entries import author_url, category_url, mark_url, pdf_url
-    from papers.models import Paper, author_key
+    from papers.models import Paper
+    from papers.names import author_key
 
     paper = Paper.objects.get(arxiv_id="hep-th/9901001")
     assert paper.get_absolute_url() == reverse("paper", args=[paper.arxiv_id])

@@ -19,7 +19,8 @@ from django.urls import reverse
 from papers.ingest.snapshot import load_snapshot
 from papers.ingest.upsert import upsert_records
 from papers.library.models import SavedSearch
-from papers.models import Paper, author_key
+from papers.models import Paper
+from papers.names import author_key
 from search.backends.base import get_search_backend
 
 from .factories import record
