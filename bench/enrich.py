@@ -39,6 +39,7 @@ from ml.encoder import (  # noqa: E402
     openvino_available,
     paper_text,
 )
+from papers.names import author_key  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "papers" / "sample" / "papers.jsonl.gz"
 
@@ -94,8 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
     encoder = TextEncoder("auto")
     vectors = cached_embeddings("sample", texts, encoder)
     labels = [p["categories"] if p.get("categories_complete") else None for p in papers]
+    authors = [[author_key(name) for name in p["authors"]] for p in papers]
     start = time.perf_counter()
-    artifacts = train_artifacts(texts, labels, vectors=vectors, encoder=encoder)
+    artifacts = train_artifacts(texts, labels, vectors=vectors, encoder=encoder, authors=authors)
     result["train_artifacts"] = {
         "total_s": round(time.perf_counter() - start, 1),
         **artifacts.trained["timings"],
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["keywords"] = {"papers_per_s": round(len(texts) / (time.perf_counter() - start), 1)}
 
     start = time.perf_counter()
-    artifacts.predict_tags(artifacts.whiten(vectors), texts)
+    artifacts.predict_tags(artifacts.whiten(vectors), texts, authors)
     result["tagging"] = {"papers_per_s": round(len(texts) / (time.perf_counter() - start), 1)}
 
     embed_s = len(texts) / embedding[chosen]["papers_per_s"]
