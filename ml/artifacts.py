@@ -126,7 +126,7 @@ class ArtifactSet:
         authors: Sequence[Sequence[str]] | None = None,
     ):
         """The tagger's input rows for papers' whitened vectors, texts (paper_text) and author
-        name lists (None: authors unknown, no history)."""
+        keys (None: authors unknown, no history)."""
         if self.tag_features is None:
             return whitened
         return self.tag_features.transform(whitened, texts, authors)
@@ -140,7 +140,7 @@ class ArtifactSet:
         """Per paper, predicted (label, calibrated confidence) pairs; [] without a tagger.
 
         ``texts`` (paper_text of each paper) are needed when the tagger reads TF-IDF;
-        ``authors`` (each paper's author names) feed its authors' label history.
+        ``authors`` (each paper's author keys) feed its authors' label history.
         """
         if self.tagger is None:
             return [[] for _ in range(len(whitened))]
@@ -237,8 +237,9 @@ def train_artifacts(
     (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
     Give texts in time order: the tagger holds out the most recent labelled share to choose its
     logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
-    ``authors[i]``: the author names of texts[i], for the tagger's authors' label history
-    (None: no author is known, the history reads nothing).
+    ``authors[i]``: the author keys of texts[i] (one string per person, e.g.
+    papers.names.author_key of each name), for the tagger's authors' label history (None: no
+    author is known, the history reads nothing).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
     that produced them. ``tagger`` and ``tag_features`` override TAGGER and TAG_FEATURES
     (``{"tfidf": None}``: the tagger reads the whitened vectors alone).
@@ -284,7 +285,7 @@ def train_artifacts(
             row_texts = [texts[i] for i in rows]
             row_authors = [authors[i] or () for i in rows] if authors is not None else None
             features = TagFeatures(**{**TAG_FEATURES, **(tag_features or {})})
-            features.fit(row_texts, row_authors or [()] * len(rows), Y)
+            features.fit(row_texts, row_authors if authors is not None else [()] * len(rows), Y)
             inputs = features.transform(whitened[rows], row_texts, row_authors, own_labels=Y)
             timings["tag_features_s"] = round(time.perf_counter() - start, 2)
             start = time.perf_counter()

@@ -124,9 +124,8 @@ class AuthorHistory:
         history.counts_ = sp.load_npz(path / "counts.npz").tocsr()
         history.papers_ = np.load(path / "papers.npy")
         history.prior_ = np.load(path / "prior.npy")
-        if history.counts_.shape != (len(keys), len(history.prior_)) or len(history.papers_) != len(
-            keys
-        ):
+        shape = (len(keys), len(history.prior_))
+        if history.counts_.shape != shape or history.papers_.shape != shape[:1]:
             raise ValueError("author history arrays do not match")
         return history
 
