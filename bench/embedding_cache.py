@@ -3,8 +3,8 @@
 Encoding is the slow step (tens of texts/s on 2 shared cores), so every benchmark reuses one
 cache. Vectors are written in chunks, so an interrupted job resumes where it stopped; a tqdm bar
 on stderr shows the encoding progress. Two processes may fill one entry at once: every file is
-written under a name of its own process (and thread) and renamed into place, and a process that finds the
-chunks gone (the other one joined them) reads the joined file.
+written under a name of its own process (and thread) and renamed into place, and a process that
+finds the chunks gone (the other one joined them) reads the joined file.
 """
 
 from __future__ import annotations

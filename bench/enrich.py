@@ -39,7 +39,7 @@ from ml.encoder import (  # noqa: E402
     openvino_available,
     paper_text,
 )
-from papers.names import author_key  # noqa: E402
+from papers.names import author_keys  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "papers" / "sample" / "papers.jsonl.gz"
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     encoder = TextEncoder("auto")
     vectors = cached_embeddings("sample", texts, encoder)
     labels = [p["categories"] if p.get("categories_complete") else None for p in papers]
-    authors = [[author_key(name) for name in p["authors"]] for p in papers]
+    authors = [author_keys(p["authors"]) for p in papers]
     start = time.perf_counter()
     artifacts = train_artifacts(texts, labels, vectors=vectors, encoder=encoder, authors=authors)
     result["train_artifacts"] = {

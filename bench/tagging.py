@@ -54,7 +54,7 @@ from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
 from ml.zlpr import TAUS, ZLPRClassifier, f1_scores, label_indicator  # noqa: E402
-from papers.names import author_key  # noqa: E402
+from papers.names import author_keys  # noqa: E402
 from papers.taxonomy import canonical_categories  # noqa: E402
 
 MIN_TRAIN_PAPERS = 50
@@ -243,8 +243,8 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     V_test = cached_embeddings("arxiv-test-sample" if args.test_sample == TEST_SAMPLE
                                else f"arxiv-test-{len(sample)}", sub_test, encoder)  # fmt: skip
     texts = train_texts[rows]
-    authors = [[author_key(name) for name in p["authors"]] for p in train[rows]]
-    sub_authors = [[author_key(name) for name in test[i]["authors"]] for i in sample]
+    authors = [author_keys(p["authors"]) for p in train[rows]]
+    sub_authors = [author_keys(test[i]["authors"]) for i in sample]
     out: dict = {"encoder": encoder.encoder_id_}
 
     # The shipped tagger, trained by the app's own code.

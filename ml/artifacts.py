@@ -238,7 +238,7 @@ def train_artifacts(
     Give texts in time order: the tagger holds out the most recent labelled share to choose its
     logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
     ``authors[i]``: the author keys of texts[i] (one string per person, e.g.
-    papers.names.author_key of each name), for the tagger's authors' label history (None: no
+    papers.names.author_keys of the names), for the tagger's authors' label history (None: no
     author is known, the history reads nothing).
     Pass ``vectors`` (raw encoder output for ``texts``) to skip encoding, with the ``encoder``
     that produced them. ``tagger`` and ``tag_features`` override TAGGER and TAG_FEATURES
@@ -283,9 +283,9 @@ def train_artifacts(
             start = time.perf_counter()
             Y = label_indicator([labels[i] for i in rows], classes)
             row_texts = [texts[i] for i in rows]
-            row_authors = [authors[i] or () for i in rows] if authors is not None else None
+            row_authors = [authors[i] or () if authors else () for i in rows]
             features = TagFeatures(**{**TAG_FEATURES, **(tag_features or {})})
-            features.fit(row_texts, row_authors if authors is not None else [()] * len(rows), Y)
+            features.fit(row_texts, row_authors, Y)
             inputs = features.transform(whitened[rows], row_texts, row_authors, own_labels=Y)
             timings["tag_features_s"] = round(time.perf_counter() - start, 2)
             start = time.perf_counter()

@@ -43,7 +43,7 @@ HISTORY_FORMAT = "author-history/1"
 class AuthorHistory:
     """The labels a paper's authors carried on the training papers, as one row per paper.
 
-    Authors are given as keys, one per person (the app's papers.names.author_key of each name).
+    Authors are given as keys, one per person (the app's papers.names.author_keys).
 
     The label counts c and the paper count n of all the paper's known authors are pooled (a
     paper with two authors who wrote together counts twice: each shared paper is evidence for

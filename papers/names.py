@@ -3,6 +3,7 @@ so benchmarks and the ML code's callers share it)."""
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _SEPARATORS = re.compile(r"[\s.,]+")
 
@@ -14,3 +15,8 @@ def author_key(name: str) -> str:
         folded = unicodedata.normalize("NFKD", name)
         folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _SEPARATORS.sub(" ", folded).strip().lower()
+
+
+def author_keys(names: Iterable[str]) -> list[str]:
+    """The keys of one paper's author names, in order (what the tagger's author history reads)."""
+    return [author_key(name) for name in names]

@@ -18,7 +18,7 @@ from ml.artifacts import ArtifactSet
 from ml.encoder import TextEncoder, paper_text
 from papers.enrichment.artifacts import load_current
 from papers.models import Paper
-from papers.names import author_key
+from papers.names import author_keys
 from papers.signals import announce_changed
 from search.dense import DenseIndexUnavailable, VectorStore, dense_index
 
@@ -78,7 +78,9 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     texts = (
         [paper_text(p.title, p.abstract) for p in papers] if artifacts.tagger_reads_text else None
     )
-    tags = artifacts.predict_tags(artifacts.whiten(raw), texts, author_keys(papers))
+    tags = artifacts.predict_tags(
+        artifacts.whiten(raw), texts, [author_keys(p.author_names) for p in papers]
+    )
     now = timezone.now()
     for paper, predicted in zip(papers, tags, strict=True):
         paper.keywords = paper_keywords(artifacts.extract_keywords, paper)
@@ -92,11 +94,6 @@ def enrich_papers(pks: Sequence[int], artifacts: ArtifactSet | None = None) -> i
     Paper.objects.bulk_update(papers, ["keywords", "tags", "enriched_version", "updated_at"])
     announce_changed([p.arxiv_id for p in papers], sender=SENDER)
     return len(papers)
-
-
-def author_keys(papers: Sequence[Paper]) -> list[list[str]]:
-    """Each paper's author keys, what the tagger's authors' label history reads."""
-    return [[author_key(name) for name in paper.author_names] for paper in papers]
 
 
 def refresh_dense_index(artifacts: ArtifactSet) -> None:

@@ -29,8 +29,9 @@ from ml.encoder import (
 )
 from papers.background import heartbeat
 from papers.enrichment.artifacts import current_artifacts, encoder_cache_dir, install
-from papers.enrichment.enrich import author_keys, embed_missing, refresh_dense_index
+from papers.enrichment.enrich import embed_missing, refresh_dense_index
 from papers.models import LeaseLost, Paper, TrainingRun
+from papers.names import author_keys
 from papers.taxonomy import canonical_categories
 from search.dense import VectorStore
 
@@ -147,7 +148,7 @@ def _train(run: TrainingRun, progress: bool) -> None:
         [canonical_categories(p.category_codes) if p.categories_complete else None for p in papers],
         vectors=raw[found],
         encoder=encoder,
-        authors=author_keys(papers),
+        authors=[author_keys(p.author_names) for p in papers],
     )
     artifacts.trained["encoder_choice"] = choice
     refresh_dense_index(artifacts)  # before web processes switch to the new set

@@ -110,3 +110,13 @@ def test_features_with_history_read_the_authors_and_save(tmp_path):
 def test_history_features_need_labels_to_fit():
     with pytest.raises(ValueError, match="authors and labels"):
         TagFeatures(TFIDF, history_weight=0.3).fit(TEXTS)
+
+
+def test_author_lists_that_do_not_match_the_papers_are_refused():
+    with pytest.raises(ValueError, match="one author list per labelled paper"):
+        AuthorHistory().fit(AUTHORS[:3], LABELS)
+    texts = TEXTS + ["Gauge fields", "Second price bids", "Quarks"]
+    features = TagFeatures(TFIDF, embedding_weight=0.35, history_weight=0.3)
+    features.fit(texts, AUTHORS, LABELS)
+    with pytest.raises(ValueError, match="one author list per vector"):
+        features.transform(_whitened(7), texts, AUTHORS[:2])
