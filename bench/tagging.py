@@ -11,8 +11,9 @@ Macro-F1 is sklearn's, over every scored label.
 
 Headline ``zlpr`` is the shipped tagger: ml.artifacts.train_artifacts (the code train_models
 runs: whitening, tag features, label set, tagger settings, held-out choice of the logit
-adjustment tau and of the confidence scale) fitted on the whole training part (train_models fits
-the 100k most recent papers, all of them at this size) and scored on the test part's
+adjustment tau and of the confidence calibration) fitted on the whole training part
+(train_models fits the 100k most recent papers, all of them at this size) and scored on the
+test part's
 ``--test-sample`` papers (4,000 by default; 0: all). Vectors come from the embedding cache
 (bench/embedding_cache.py, encoder ``--encoder``), one entry per training month, so
 ``--train-months N`` (the N most recent months) reuses them. Keywords, which this bench does not
@@ -136,13 +137,16 @@ def tfidf_features(train_texts: list[str], test_texts: list[str]):
     return vec.fit_transform(train_texts), vec.transform(test_texts)
 
 
-def tfidf_lr(train_texts, test_texts, Y_train, Y_test, sample) -> dict:
-    """The baseline: TF-IDF + one-vs-rest logistic regression, on the whole test part and sample."""
+def tfidf_lr(train_texts, test_texts, Y_train, Y_test, sample, classes) -> dict:
+    """The baseline: TF-IDF + one-vs-rest logistic regression, on the whole test part and sample
+    (``calibration``: of its probabilities on the sample, as for the shipped tagger)."""
     start = time.time()
     X_train, X_test = tfidf_features(train_texts, test_texts)
     lr = OneVsRestClassifier(LogisticRegression(max_iter=1000), n_jobs=1).fit(X_train, Y_train)
     P = lr.predict(X_test)
+    proba = lr.predict_proba(X_test[sample])
     return {**scores(Y_test, P), "sample": scores(Y_test[sample], P[sample]),
+            "calibration": calibration(proba, P[sample], classes, classes, Y_test[sample]),
             "n_train": len(train_texts), "fit_s": round(time.time() - start)}  # fmt: skip
 
 
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
                          train[train_rows][-1]["crawl_date_first"][:7]],
         "mode": "subset" if args.subset_only else "whole training part",
     }  # fmt: skip
-    result["tfidf_lr"] = tfidf_lr(train_texts[train_rows], test_texts, Y, Y_test, sample)
+    result["tfidf_lr"] = tfidf_lr(train_texts[train_rows], test_texts, Y, Y_test, sample, classes)
     print(json.dumps(result), file=sys.stderr, flush=True)  # progress
     if not args.no_embeddings:
         result.update(embedding_results(args, train, train_rows, train_texts, test, test_texts,
@@ -321,7 +325,8 @@ def confidence_spread(confidences: np.ndarray) -> dict:
 
 def calibration(proba, predicted, app_classes, classes, Y_test) -> dict:
     """Of the predicted (paper, label) pairs on scored labels, by confidence band: how many and
-    the share that were right (calibrated confidences: the share is about the band's middle)."""
+    the share that were right (calibrated confidences: the share is about the band's mean
+    confidence); ``ece``: the mean gap between the two over ten equal bins, weighted by size."""
     index = {c: i for i, c in enumerate(classes)}
     conf, right = [], []
     for j, label in enumerate(app_classes):
@@ -332,7 +337,7 @@ def calibration(proba, predicted, app_classes, classes, Y_test) -> dict:
         right.append(Y_test[hit, index[label]])
     conf, right = np.concatenate(conf), np.concatenate(right)
     bands = {}
-    for low, high in ((0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01)):
+    for low, high in ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01)):
         in_band = (conf >= low) & (conf < high)
         if in_band.any():
             bands[f"{low}-{min(high, 1.0)}"] = {
@@ -340,6 +345,10 @@ def calibration(proba, predicted, app_classes, classes, Y_test) -> dict:
                 "mean_confidence": round(float(conf[in_band].mean()), 3),
                 "share_right": round(float(right[in_band].mean()), 3),
             }
+    bins = np.minimum((conf * 10).astype(int), 9)
+    gaps = [abs(conf[bins == b].mean() - right[bins == b].mean()) * (bins == b).sum()
+            for b in range(10) if (bins == b).any()]  # fmt: skip
+    bands["ece"] = round(float(sum(gaps) / max(len(conf), 1)), 4)
     return bands
 
 

@@ -236,7 +236,7 @@ def train_artifacts(
     labels[i] is the label list of texts[i], or None when its labels are unknown or incomplete
     (e.g. arXiv rows without categories_complete): such rows train nothing in the tagger.
     Give texts in time order: the tagger holds out the most recent labelled share to choose its
-    logit adjustment and confidence scale (ml.zlpr.fit_with_validation).
+    logit adjustment and confidence calibration (ml.zlpr.fit_with_validation).
     ``authors[i]``: the author keys of texts[i] (one string per person, e.g.
     papers.names.author_keys of the names), for the tagger's authors' label history (None: no
     author is known, the history reads nothing).

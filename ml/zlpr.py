@@ -21,9 +21,12 @@ remedies are built in, each one number for all labels:
   L = log(e^{s_0} + sum_N e^{s_i}) + log(e^{-s_0} + sum_P e^{-s_j}), and the score used is
   s - s_0 (still compared with 0).
 
-``confidence_scale`` c turns the adjusted score into the confidence shown, sigmoid(c s):
-c = 2 is ZLPR's own reading; fit_confidence_scale() fits c on held-out data so that the
-confidences are calibrated.
+``confidence_scale`` c and ``confidence_offset`` b turn the adjusted score into the confidence
+shown, sigmoid(c s + b): c = 2, b = 0 is ZLPR's own reading. fit_confidence() fits both on
+held-out data (Platt scaling over the labels the model predicts there), so that a shown
+confidence is the share of such predictions that are right. The logit adjustment predicts rare
+labels on less evidence than even odds, so b comes out negative and a label just over the
+threshold reads about 30%, not 50%; the prediction itself stays s > 0.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class ZLPRClassifier:
     tau: logit adjustment, the score used is s - tau * log prior (may be changed after fit).
     class_weight_power: weight of each label's positives, (median prior / prior)^power.
     adaptive_threshold: learn a per-sample threshold score s_0(x) instead of the fixed 0.
-    confidence_scale: confidence = sigmoid(confidence_scale * adjusted score).
+    confidence_scale, confidence_offset: confidence = sigmoid(scale * adjusted score + offset).
     """
 
     def __init__(
@@ -122,11 +125,13 @@ class ZLPRClassifier:
         class_weight_power: float = 0.0,
         adaptive_threshold: bool = False,
         confidence_scale: float = 2.0,
+        confidence_offset: float = 0.0,
     ) -> None:
         self.tau = tau
         self.class_weight_power = class_weight_power
         self.adaptive_threshold = adaptive_threshold
         self.confidence_scale = confidence_scale
+        self.confidence_offset = confidence_offset
         self.alpha = alpha
         self.solver = solver
         self.max_iter = max_iter
@@ -202,31 +207,47 @@ class ZLPRClassifier:
         return (self.decision_function(X) > 0).astype(np.int8)
 
     def predict_proba(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """Confidence sigmoid(confidence_scale * adjusted score) per label (> 0.5 if predicted)."""
+        """Confidence sigmoid(confidence_scale * adjusted score + confidence_offset) per label."""
         scores = self.decision_function(X).astype(np.float64)
-        return 1.0 / (1.0 + np.exp(-self.confidence_scale * scores))
+        return 1.0 / (1.0 + np.exp(-(self.confidence_scale * scores + self.confidence_offset)))
 
-    def fit_confidence_scale(self, X: np.ndarray | sp.spmatrix, Y: np.ndarray) -> float:
-        """Set confidence_scale to the c minimising the log loss of sigmoid(c s) on (X, Y)."""
-        from scipy.optimize import minimize_scalar
+    def fit_confidence(self, X: np.ndarray | sp.spmatrix, Y: np.ndarray) -> tuple[float, float]:
+        """Set confidence_scale c and confidence_offset b to minimise the log loss of
+        sigmoid(c s + b) over the (sample, label) pairs of (X, Y) the model predicts (all pairs
+        when it predicts fewer than MIN_CALIBRATION_PAIRS): the pairs whose confidence is shown.
+        Bounded, so that a held-out part where every prediction is right cannot send b to
+        infinity. Returns (c, b)."""
+        from scipy.optimize import minimize
 
         scores = self.decision_function(X).astype(np.float64)
         sign = 2.0 * np.asarray(Y, dtype=np.float64) - 1.0
+        predicted = scores > 0
+        if predicted.sum() >= MIN_CALIBRATION_PAIRS:
+            scores, sign = scores[predicted], sign[predicted]
+        scores, sign = scores.ravel(), sign.ravel()
 
-        def log_loss(c: float) -> float:
-            return float(np.logaddexp(0.0, -c * sign * scores).mean())
+        def log_loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            margin = sign * (theta[0] * scores + theta[1])
+            # d/dm log(1 + e^-m) = -sigmoid(-m)
+            slope = -sign / (1.0 + np.exp(margin))
+            grad = np.array([(slope * scores).mean(), slope.mean()])
+            return float(np.logaddexp(0.0, -margin).mean()), grad
 
-        self.confidence_scale = float(minimize_scalar(log_loss, bounds=(0.05, 10.0)).x)
-        return self.confidence_scale
+        start = np.array([self.confidence_scale, self.confidence_offset])
+        bounds = [(0.05, 10.0), (-5.0, 5.0)]
+        theta = minimize(log_loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+        self.confidence_scale, self.confidence_offset = float(theta[0]), float(theta[1])
+        return self.confidence_scale, self.confidence_offset
 
     def predict_labels(self, X: np.ndarray | sp.spmatrix) -> list[list[tuple[str, float]]]:
         """For each sample, its predicted (label, confidence) pairs, most confident first."""
+        scores = self.decision_function(X)
         proba = self.predict_proba(X)
         out = []
-        for row in proba:
-            picked = np.flatnonzero(row > 0.5)
+        for row, confidences in zip(scores, proba, strict=True):
+            picked = np.flatnonzero(row > 0)
             picked = picked[np.argsort(-row[picked], kind="stable")]
-            out.append([(self.classes_[i], float(row[i])) for i in picked])
+            out.append([(self.classes_[i], float(confidences[i])) for i in picked])
         return out
 
     def get_params(self) -> dict:
@@ -244,6 +265,7 @@ class ZLPRClassifier:
             "class_weight_power": self.class_weight_power,
             "adaptive_threshold": self.adaptive_threshold,
             "confidence_scale": self.confidence_scale,
+            "confidence_offset": self.confidence_offset,
         }
 
     def save(self, path: Path | str) -> None:
@@ -281,6 +303,7 @@ class ZLPRClassifier:
 # micro- and macro-F1 move by a point or more between 0.3 and 0.4.
 TAUS = (*(round(0.05 * i, 2) for i in range(17)), 1.0, 1.25, 1.5)
 MIN_VALIDATION = 50
+MIN_CALIBRATION_PAIRS = 20
 
 
 def f1_scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
@@ -302,11 +325,12 @@ def fit_with_validation(
     validation: float = 0.15,
     taus: Sequence[float] = TAUS,
 ) -> tuple[ZLPRClassifier, dict]:
-    """Fit with ``params``, choosing tau and the confidence scale on the last rows held out.
+    """Fit with ``params``, choosing tau and the confidence calibration on the last rows held out.
 
     The rows are expected in time order: the last ``validation`` share is held out, a model fit
     on the rest picks the tau with the best mean of micro- and macro-F1 on it and calibrates
-    its confidences there, then the model is refit on all rows with those two numbers. With
+    its confidences there (fit_confidence), then the model is refit on all rows with those
+    numbers. With
     fewer than MIN_VALIDATION held-out rows it fits once with ``params`` as given.
     Returns (model, report with the chosen numbers and every tau's held-out scores).
     """
@@ -323,13 +347,16 @@ def fit_with_validation(
         by_tau[tau] = f1_scores(Y_val, held_out.predict(X[cut:]))
     best = max(taus, key=lambda t: by_tau[t]["micro_f1"] + by_tau[t]["macro_f1"])
     held_out.tau = best
-    scale = held_out.fit_confidence_scale(X[cut:], Y_val)
-    model = ZLPRClassifier(**{**params, "tau": best, "confidence_scale": scale})
+    scale, offset = held_out.fit_confidence(X[cut:], Y_val)
+    model = ZLPRClassifier(
+        **{**params, "tau": best, "confidence_scale": scale, "confidence_offset": offset}
+    )
     report = {
         "validated": True,
         "n_validation": n_val,
         "tau": best,
         "confidence_scale": round(scale, 4),
+        "confidence_offset": round(offset, 4),
         "validation": {str(t): v for t, v in by_tau.items()},
     }
     return model.fit(X, Y, classes), report

@@ -21,7 +21,10 @@ class Category(Schema):
 
 
 class Tag(Schema):
-    """A category the tagger predicts, with its calibrated confidence in (0.5, 1]."""
+    """A category the tagger predicts, with its calibrated confidence in (0, 1): the share of
+    such predictions that were right on papers held out from training. A prediction just over
+    the tagger's threshold may read below 50%: rare categories are predicted on less than even
+    odds, which lifts their recall."""
 
     category: str
     confidence: float

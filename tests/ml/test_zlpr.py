@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -92,7 +93,36 @@ def test_label_lists_confidences_and_empty_predictions():
     np.testing.assert_allclose(proba, 1 / (1 + np.exp(-2 * scores)), rtol=1e-6)
 
 
-def test_sparse_features_train_like_dense_ones():
+def test_labels_over_the_threshold_are_predicted_whatever_their_confidence():
+    X = np.array([[3.0, 0], [0, 3.0], [-3.0, -3.0], [3.0, 3.0], [0.4, 0.0]] * 10)
+    labels = [["cs.AI"], ["cs.LG"], [], ["cs.AI", "cs.LG"], ["cs.AI"]] * 10
+    model = ZLPRClassifier(alpha=1e-4, confidence_scale=0.1, confidence_offset=-3.0)
+    model.fit(X, labels)
+    picked = model.predict_labels(X[:5])
+    predicted = model.predict(X[:5])
+    assert [[label for label, _ in row] for row in picked] == [
+        [model.classes_[j] for j in np.argsort(-model.decision_function(X[i : i + 1])[0])
+         if predicted[i, j]]
+        for i in range(5)
+    ]  # fmt: skip
+    confidences = [c for row in picked for _, c in row]
+    assert confidences and min(confidences) < 0.5
+
+
+def test_fitted_confidences_match_how_often_predictions_are_right():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4000, 1))
+    # True odds of the label: sigmoid(3 x - 1); a model predicting x > 0 is right less often
+    # than even odds near the threshold.
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(3 * X[:, 0] - 1)))).astype(np.float32)[:, None]
+    model = ZLPRClassifier(alpha=1e-4).fit(X, y, ["a"])
+    model.coef_[:] = 1.0
+    model.intercept_[:] = 0.0
+    model.log_prior_[:] = 0.0
+    scale, offset = model.fit_confidence(X, y)
+    assert (scale, offset) == (model.confidence_scale, model.confidence_offset)
+    assert abs(scale - 3) < 0.4 and abs(offset + 1) < 0.3
+
     import scipy.sparse as sp
 
     rng = np.random.default_rng(2)
@@ -201,11 +231,24 @@ def test_adjustment_and_confidence_scale_survive_save_and_load(tmp_path):
     X, y = _long_tailed(300)
     model = ZLPRClassifier(alpha=1e-4, tau=0.3, adaptive_threshold=True, class_weight_power=0.5)
     model.fit(X, y, ["common", "rare"])
-    model.confidence_scale = 1.3
+    model.confidence_scale, model.confidence_offset = 1.3, -0.4
     model.save(tmp_path / "m")
     loaded = ZLPRClassifier.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
     assert loaded.get_params() == model.get_params()
+
+
+def test_a_model_saved_before_the_confidence_offset_loads_with_none(tmp_path):
+    X, y = _long_tailed(300)
+    model = ZLPRClassifier(alpha=1e-4, confidence_scale=1.3).fit(X, y, ["common", "rare"])
+    model.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["params"]["confidence_offset"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    loaded = ZLPRClassifier.load(tmp_path / "m")
+    scores = loaded.decision_function(X).astype(np.float64)
+    assert loaded.confidence_offset == 0.0
+    np.testing.assert_allclose(loaded.predict_proba(X), 1 / (1 + np.exp(-1.3 * scores)), rtol=1e-5)
 
 
 def test_a_learnt_threshold_is_compared_with_zero_like_the_fixed_one():
@@ -221,11 +264,21 @@ def test_validation_picks_tau_and_calibrates_confidences_on_held_out_rows():
     model, report = fit_with_validation(X, y, ["common", "rare"], {"alpha": 1e-4})
     assert report["validated"] and report["n_validation"] == 225
     assert model.tau == report["tau"] and str(model.tau) in report["validation"]
-    # Noisy labels: calibrated confidences are softer than ZLPR's sigmoid(2s).
+    assert report["confidence_offset"] == round(model.confidence_offset, 4)
+    # Noisy labels: calibrated confidences are softer than ZLPR's sigmoid(2s), and the logit
+    # adjustment predicts the rare label on less than even odds, so the offset is negative.
     assert 0.05 < model.confidence_scale < 2.0
-    proba = model.predict_proba(X)
-    picked = proba[model.predict(X) > 0]
-    assert len(picked) and (picked > 0.5).all() and np.median(picked) < 0.99
+    assert model.tau > 0 and model.confidence_offset < 0
+    # On unseen rows, a shown confidence is about the share of such predictions that are right.
+    X_new, y_new = _long_tailed(6000, seed=9)
+    predicted = model.predict(X_new) > 0
+    shown = model.predict_proba(X_new)[predicted]
+    right = y_new[predicted]
+    assert len(shown) > 1000 and np.median(shown) < 0.99
+    assert abs(shown.mean() - right.mean()) < 0.03
+    confident = shown > 0.5
+    assert 100 < confident.sum() < len(shown) - 100
+    assert right[confident].mean() > right[~confident].mean() + 0.1
     tiny, small = fit_with_validation(X[:100], y[:100], ["common", "rare"], {"tau": 0.2})
     assert small == {"validated": False} and tiny.tau == 0.2
 
