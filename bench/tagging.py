@@ -13,11 +13,10 @@ Headline ``zlpr`` is the shipped tagger: ml.artifacts.train_artifacts (the code 
 runs: whitening, tag features, label set, tagger settings, held-out choice of the logit
 adjustment tau and of the confidence calibration) fitted on the whole training part
 (train_models fits the 100k most recent papers, all of them at this size) and scored on the
-test part's
-``--test-sample`` papers (4,000 by default; 0: all). Vectors come from the embedding cache
-(bench/embedding_cache.py, encoder ``--encoder``), one entry per training month, so
-``--train-months N`` (the N most recent months) reuses them. Keywords, which this bench does not
-score, are fitted with one epoch to save minutes.
+test part's ``--test-sample`` papers (4,000 by default; 0: all). Vectors come from the
+embedding cache (bench/embedding_cache.py, encoder ``--encoder``), one entry per training
+month, so ``--train-months N`` (the N most recent months) reuses them. Keywords, which this
+bench does not score, are fitted with one epoch to save minutes.
 ``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression, threshold 0.5) is fitted
 on the same training papers and scored on the whole test part and on the sample (``sample``).
 ``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, and

@@ -208,7 +208,10 @@ class ZLPRClassifier:
 
     def predict_proba(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
         """Confidence sigmoid(confidence_scale * adjusted score + confidence_offset) per label."""
-        scores = self.decision_function(X).astype(np.float64)
+        return self._confidence(self.decision_function(X))
+
+    def _confidence(self, scores: np.ndarray) -> np.ndarray:
+        scores = scores.astype(np.float64)
         return 1.0 / (1.0 + np.exp(-(self.confidence_scale * scores + self.confidence_offset)))
 
     def fit_confidence(self, X: np.ndarray | sp.spmatrix, Y: np.ndarray) -> tuple[float, float]:
@@ -242,7 +245,7 @@ class ZLPRClassifier:
     def predict_labels(self, X: np.ndarray | sp.spmatrix) -> list[list[tuple[str, float]]]:
         """For each sample, its predicted (label, confidence) pairs, most confident first."""
         scores = self.decision_function(X)
-        proba = self.predict_proba(X)
+        proba = self._confidence(scores)
         out = []
         for row, confidences in zip(scores, proba, strict=True):
             picked = np.flatnonzero(row > 0)
