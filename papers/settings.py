@@ -372,9 +372,12 @@ INGEST_MAX_RECORDED_FAILURES = 20
 # A run whose worker stopped reporting for this long is presumed dead and resumed by another
 # worker (papers.background): workers beat every RUN_HEARTBEAT_SECONDS while they work, also
 # during long fetches. RECOVERY_INTERVAL_SECONDS is how often each worker looks for such runs
-# (and for stalled enrichment); a queued run nobody took for RUN_QUEUED_LOST_AFTER_SECONDS is
-# queued again (its message was lost).
+# (and for stalled enrichment). A queued run nobody took for RUN_QUEUED_LOST_AFTER_SECONDS is
+# queued again: its message was lost, as when a worker is killed after taking the message and
+# before claiming the run (the file broker drops such a message; Redis gives it back only after
+# its one-hour visibility timeout). A second message for a run is harmless: it finds the run
+# claimed or done.
 INGEST_STALE_AFTER_SECONDS = env.int("INGEST_STALE_AFTER_SECONDS", default=2 * 60)
 RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=20)
 RECOVERY_INTERVAL_SECONDS = env.float("RECOVERY_INTERVAL_SECONDS", default=60)
-RUN_QUEUED_LOST_AFTER_SECONDS = env.int("RUN_QUEUED_LOST_AFTER_SECONDS", default=60 * 60)
+RUN_QUEUED_LOST_AFTER_SECONDS = env.int("RUN_QUEUED_LOST_AFTER_SECONDS", default=15 * 60)

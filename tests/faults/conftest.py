@@ -29,6 +29,7 @@ FAST_RECOVERY = {
     "INGEST_STALE_AFTER_SECONDS": "4",
     "ML_TRAINING_STALE_AFTER_SECONDS": "4",
     "RECOVERY_INTERVAL_SECONDS": "2",
+    "RUN_QUEUED_LOST_AFTER_SECONDS": "20",
     "INGEST_BATCH_SIZE": "20",
     "ML_ENRICH_BATCH_SIZE": "16",
     "ML_AUTO_TRAIN": "false",
@@ -37,15 +38,19 @@ FAST_RECOVERY = {
 }
 
 
-def wait_for(what: str, check, timeout: float = 600, every: float = 0.1):
-    """Poll `check()` until it returns something true; fail with `what` after `timeout`."""
+def wait_for(what: str, check, timeout: float = 600, every: float = 0.1, explain=None):
+    """Poll `check()` until it returns something true; fail with `what` after `timeout`, and
+    with what `explain()` says about the state things are stuck in."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(every)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    pytest.fail(
+        f"timed out after {timeout:.0f} s waiting for {what}"
+        + (f"\n{explain()}" if explain else "")
+    )
 
 
 class Deployment:
@@ -121,8 +126,8 @@ class Deployment:
         hang, celery/celery#2011): a prefork pool's limit, not what this suite proves.
         """
         if inside:
-            wait_for(f"the pool process to be inside {inside}", lambda: self._inside(inside))
-        pids = wait_for("the worker's pool process", lambda: self.children(worker), timeout=60)
+            self.wait_for(f"the pool process to be inside {inside}", lambda: self._inside(inside))
+        pids = self.wait_for("the worker's pool process", lambda: self.children(worker), 60)
         os.kill(pids[0], signal.SIGKILL)
         return pids[0]
 
@@ -140,6 +145,19 @@ class Deployment:
         for worker in self.workers:
             if worker.poll() is None:
                 self.kill_worker(worker)
+
+    def wait_for(self, what: str, check, timeout: float = 600, every: float = 0.1):
+        return wait_for(what, check, timeout, every, explain=self.describe)
+
+    def describe(self) -> str:
+        """The runs as the database has them and the end of each worker's log."""
+        runs = self.query("SELECT id, status, new_count, heartbeat_at FROM papers_ingestionrun")
+        tails = [
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+            for log in self.logs
+            if log.exists()
+        ]
+        return "\n".join([f"ingestion runs (id, status, new, heartbeat): {runs}", *tails])
 
     def log_text(self) -> str:
         return "\n".join(log.read_text(errors="replace") for log in self.logs if log.exists())

@@ -11,10 +11,17 @@ the file, then nothing until the kill. The worker is then certainly mid-run (it 
 the first half and waits for the next line), however fast or slow the machine. Before the
 kill the pipe's path is replaced by the whole file, which the resumed run reads from its
 checkpoint, as it would after any crash.
+
+A worker can also die after taking a run's message and before claiming the run: the run is
+still queued and no broker gives the message back soon (the file broker drops it, Redis returns
+it after an hour). That moment is made certain by stopping the pool process (SIGSTOP) before the
+run is queued; recovery sends the run again once it has waited RUN_QUEUED_LOST_AFTER_SECONDS.
 """
 
 import os
+import re
 import shutil
+import signal
 import threading
 from pathlib import Path
 
@@ -22,7 +29,7 @@ import pytest
 
 from search.backends.tantivy import TantivyBackend
 from search.documents import change_marker
-from tests.faults.conftest import Deployment, redis_broker, wait_for
+from tests.faults.conftest import Deployment, redis_broker
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db]
 
@@ -123,23 +130,27 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
         deployment.manage("ingest", "--queue", "snapshot", str(feed.path))
 
         # 1. Mid-ingestion: the first half is committed and the worker waits for more.
-        wait_for("the first half to be ingested", lambda: _new(deployment) == HALF)
+        deployment.wait_for("the first half to be ingested", lambda: _new(deployment) == HALF)
         feed.become_the_whole_file()
         worker = _kill(deployment, worker, kill)
         feed.close()
         assert _run(deployment)[:2] == ("running", HALF)
 
         # 2. Mid-enrichment (it starts as soon as batches are committed), inside a batch.
-        wait_for(
+        deployment.wait_for(
             "enrichment to be under way", lambda: _enriched(deployment, version) >= 16, every=0.05
         )
         worker = _kill(deployment, worker, kill, inside="papers.enrichment.tasks.enrich_papers")
         assert _enriched(deployment, version) < N
 
         # 3. Everything ends done, once.
-        wait_for("the run to succeed", lambda: (_run(deployment) or ("",))[0] == "succeeded")
-        wait_for("every paper to be enriched", lambda: _enriched(deployment, version) == N)
-        wait_for(
+        deployment.wait_for(
+            "the run to succeed", lambda: (_run(deployment) or ("",))[0] == "succeeded"
+        )
+        deployment.wait_for(
+            "every paper to be enriched", lambda: _enriched(deployment, version) == N
+        )
+        deployment.wait_for(
             "the index to hold every paper as the database has it",
             lambda: _index_drift(deployment) == {"missing": 0, "orphaned": 0, "stale": 0},
             every=1,
@@ -157,3 +168,35 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
     assert list(cwd.iterdir()) == []  # nothing written into the worker's current directory
     assert (data_dir / "broker" / "control").is_dir() or broker == "redis"
     assert "database is locked" not in deployment.log_text()
+
+
+@pytest.mark.parametrize("broker", ["filesystem", "redis"])
+def test_a_run_whose_message_died_with_its_worker_before_it_was_claimed_is_sent_again(
+    broker, data_dir, tmp_path, sample_file, migrated_db, models
+):
+    url = redis_broker() if broker == "redis" else None
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    shutil.copy(migrated_db, data_dir / "db.sqlite3")
+    deployment = Deployment(data_dir, cwd, url)
+    worker = deployment.start_worker()
+    try:
+        deployment.wait_for("the worker to be ready", lambda: " ready." in deployment.log_text())
+        (child,) = deployment.wait_for("the pool process", lambda: deployment.children(worker))
+        os.kill(child, signal.SIGSTOP)  # the message is taken, but the run is never claimed
+        deployment.manage("ingest", "--queue", "snapshot", str(sample_file))
+        deployment.wait_for(
+            "the worker to take the run's message",
+            lambda: re.search(
+                r"Task papers\.tasks\.ingest\[[\w-]+\] received", deployment.log_text()
+            ),
+        )
+        assert _run(deployment)[:2] == ("queued", 0)
+        deployment.kill_worker(worker)
+        deployment.start_worker()
+        deployment.wait_for("the run to succeed", lambda: _run(deployment)[0] == "succeeded")
+    finally:
+        deployment.stop()
+    assert _run(deployment) == ("succeeded", N, 0, 0, 0, "")
+    assert deployment.query("SELECT count(DISTINCT arxiv_id) FROM papers_paper") == [(N,)]
+    assert "'ingestion': 1" in deployment.log_text()  # recovery sent it again
