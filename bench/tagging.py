@@ -20,10 +20,11 @@ bench does not score, are fitted with one epoch to save minutes.
 ``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression, threshold 0.5) is fitted
 on the same training papers and scored on the whole test part and on the sample (``sample``).
 ``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, and
-both beside the authors' label history; logit adjustment, learnt threshold s_0; class weights
-lost in every earlier run and are tried no more), each fitted on the first 85% of the training
-papers (time order) with tau chosen on the last 15% (the training part's own validation part:
-``validation``, ``validation_tau0``), then scored on the test sample. The author history is
+both beside the authors' label history; logit adjustment, learnt threshold s_0, a stacked second
+stage; class weights lost in every earlier run and are tried no more), each fitted on the
+first 85% of the training papers (time order) with tau chosen on the last 15% (the training
+part's own validation part: ``validation``, ``validation_tau0``), then scored on the test
+sample. The author history is
 counted over the whole training part, each paper's own labels left out, as train_artifacts
 counts it; a validation paper's history so includes its co-authors' other validation papers,
 which test papers do not see of each other.
@@ -77,6 +78,7 @@ CONFIGS = {
     "class_weight_0.5": {"class_weight_power": 0.5},
     "learnt_threshold": {"adaptive_threshold": True},
     "learnt_threshold+class_weight_0.5": {"adaptive_threshold": True, "class_weight_power": 0.5},
+    "learnt_threshold+stacked": {"adaptive_threshold": True, "stack_weight": 0.3},
 }
 
 
@@ -106,9 +108,10 @@ def feature_kinds() -> dict[str, tuple[dict, dict]]:
 
 
 def variant_grid() -> list[tuple[str, str]]:
-    """(features, config) pairs tried: 7 fits at 47k papers. Class weights lost in every run of
+    """(features, config) pairs tried: 8 fits at 47k papers. Class weights lost in every run of
     this bench before artifact format 4 (CONFIGS keeps them), so they are tried no more."""
     return [("tfidf+whitened+history", "plain"), ("tfidf+whitened+history", "learnt_threshold"),
+            ("tfidf+whitened+history", "learnt_threshold+stacked"),
             ("tfidf+whitened+history_0.5", "plain"), ("tfidf+whitened", "plain"),
             ("whitened", "plain"), ("tfidf", "plain"),
             ("whitened_lbfgs", "learnt_threshold")]  # fmt: skip

@@ -21,6 +21,14 @@ remedies are built in, each one number for all labels:
   L = log(e^{s_0} + sum_N e^{s_i}) + log(e^{-s_0} + sum_P e^{-s_j}), and the score used is
   s - s_0 (still compared with 0).
 
+Labels come together (a cs.LG paper with these words is also stat.ML), which one linear layer
+scores independently. With ``stack_weight`` w > 0 a second stage learns it: a first ZLPR stage
+(the same settings) scores every training paper out of fold (``stack_folds`` interleaved
+folds, so no paper is scored by a model that saw it), and the model is trained on the features
+beside sqrt(w) * tanh(s / 2) of all first-stage scores s; at prediction the first stage, fitted
+on every row, gives those scores. Below MIN_STACK_ROWS training rows the folds are too small
+and the model stays one stage.
+
 ``confidence_scale`` c and ``confidence_offset`` b turn the adjusted score into the confidence
 shown, sigmoid(c s + b): c = 2, b = 0 is ZLPR's own reading. fit_confidence() fits both on
 held-out data (Platt scaling over the labels the model predicts there), so that a shown
@@ -108,6 +116,8 @@ class ZLPRClassifier:
     class_weight_power: weight of each label's positives, (median prior / prior)^power.
     adaptive_threshold: learn a per-sample threshold score s_0(x) instead of the fixed 0.
     confidence_scale, confidence_offset: confidence = sigmoid(scale * adjusted score + offset).
+    stack_weight, stack_folds: weight of the first stage's scores in a stacked second stage,
+        and the folds that score the training rows (0: one stage).
     """
 
     def __init__(
@@ -126,7 +136,11 @@ class ZLPRClassifier:
         adaptive_threshold: bool = False,
         confidence_scale: float = 2.0,
         confidence_offset: float = 0.0,
+        stack_weight: float = 0.0,
+        stack_folds: int = 4,
     ) -> None:
+        self.stack_weight = stack_weight
+        self.stack_folds = stack_folds
         self.tau = tau
         self.class_weight_power = class_weight_power
         self.adaptive_threshold = adaptive_threshold
@@ -159,6 +173,10 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
+        n_features = X.shape[1]
+        self.first_ = None
+        if self.stack_weight > 0 and X.shape[0] >= MIN_STACK_ROWS:
+            X, self.first_ = self._fit_first_stage(X, targets, classes_)
         n_pos = targets.sum(axis=0).astype(np.float64)
         prior = (n_pos + 1.0) / (targets.shape[0] + 2.0)
         loss = zlpr_loss_and_grad
@@ -184,8 +202,30 @@ class ZLPRClassifier:
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)
         self.classes_ = classes_
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = n_features
         return self
+
+    def _first_stage(self) -> ZLPRClassifier:
+        return ZLPRClassifier(**{**self.get_params(), "tau": 0.0, "stack_weight": 0.0})
+
+    def _fit_first_stage(self, X, targets: np.ndarray, classes: list[str]):
+        """The rows beside their out-of-fold first-stage scores, and the first stage fitted on
+        every row (which scores the rows to predict)."""
+        X = X.tocsr() if sp.issparse(X) else np.asarray(X)
+        scores = np.zeros(targets.shape, np.float32)
+        fold = np.arange(X.shape[0]) % self.stack_folds
+        for k in range(self.stack_folds):
+            held = fold == k
+            part = self._first_stage().fit(X[~held], targets[~held], classes)
+            scores[held] = part.raw_scores(X[held])
+        first = self._first_stage().fit(X, targets, classes)
+        return self._beside_scores(X, scores), first
+
+    def _beside_scores(self, X, scores: np.ndarray):
+        extra = np.tanh(scores / 2).astype(np.float32) * np.float32(np.sqrt(self.stack_weight))
+        if sp.issparse(X):
+            return sp.hstack([X, sp.csr_matrix(extra)], format="csr", dtype=np.float32)
+        return np.hstack([np.asarray(X, dtype=np.float32), extra])
 
     def raw_scores(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
         """Scores s (minus the learnt threshold s_0 if any) before logit adjustment, (n, L)."""
@@ -193,6 +233,8 @@ class ZLPRClassifier:
             raise RuntimeError("ZLPRClassifier is not fitted; call fit() first")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
+        if self.first_ is not None:
+            X = self._beside_scores(X, self.first_.raw_scores(X))
         scores = np.asarray(X @ self.coef_.T, dtype=np.float32) + self.intercept_
         if self.adaptive_threshold:
             scores = scores[:, :-1] - scores[:, -1:]
@@ -269,6 +311,8 @@ class ZLPRClassifier:
             "adaptive_threshold": self.adaptive_threshold,
             "confidence_scale": self.confidence_scale,
             "confidence_offset": self.confidence_offset,
+            "stack_weight": self.stack_weight,
+            "stack_folds": self.stack_folds,
         }
 
     def save(self, path: Path | str) -> None:
@@ -286,6 +330,8 @@ class ZLPRClassifier:
             "classes": self.classes_,
             "n_features_in": self.n_features_in_,
         }
+        if self.first_ is not None:
+            self.first_.save(path / "first_stage")
         (path / "config.json").write_text(json.dumps(config, indent=2))
 
     @classmethod
@@ -299,6 +345,10 @@ class ZLPRClassifier:
             model.log_prior_ = arrays["log_prior"]
         model.classes_ = list(config["classes"])
         model.n_features_in_ = config["n_features_in"]
+        first = path / "first_stage"
+        model.first_ = cls.load(first) if (first / "config.json").is_file() else None
+        if model.first_ is None and model.coef_.shape[1] != model.n_features_in_:
+            raise ValueError(f"{path} is a stacked tagger without its first stage")
         return model
 
 
@@ -307,6 +357,7 @@ class ZLPRClassifier:
 TAUS = (*(round(0.05 * i, 2) for i in range(17)), 1.0, 1.25, 1.5)
 MIN_VALIDATION = 50
 MIN_CALIBRATION_PAIRS = 20
+MIN_STACK_ROWS = 1000
 
 
 def f1_scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:

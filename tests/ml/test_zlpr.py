@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -287,3 +288,52 @@ def test_f1_scores_count_only_labels_that_occur():
     Y = np.array([[1, 0, 0], [0, 1, 0]])
     P = np.array([[1, 0, 0], [1, 0, 0]])
     assert f1_scores(Y, P) == {"micro_f1": 0.5, "macro_f1": round((2 / 3 + 0) / 2, 4)}
+
+
+def _either_of_two(n: int, seed: int):
+    """Labels a (x0 > 0), b (x1 > 0) and c = a or b: c's region is not a half-space, so one
+    linear layer cannot score it, but it is linear in the scores of a and b."""
+    X = np.random.default_rng(seed).normal(size=(n, 5))
+    a, b = X[:, 0] > 0, X[:, 1] > 0
+    return X, np.stack([a, b, a | b], axis=1).astype(np.float32)
+
+
+def test_a_stacked_second_stage_learns_labels_that_come_together():
+    X, Y = _either_of_two(3000, 0)
+    X_new, Y_new = _either_of_two(2000, 1)
+    one = ZLPRClassifier(alpha=1e-6).fit(X, Y, ["a", "b", "c"])
+    stacked = ZLPRClassifier(alpha=1e-6, stack_weight=0.5).fit(X, Y, ["a", "b", "c"])
+    assert one.first_ is None and stacked.first_ is not None
+    right = {name: (model.predict(X_new)[:, 2] == Y_new[:, 2]).mean()
+             for name, model in (("one", one), ("stacked", stacked))}  # fmt: skip
+    assert right["one"] < 0.93  # the best half-space misses part of the L-shaped region
+    assert right["stacked"] > right["one"] + 0.04
+
+
+def test_a_stacked_model_gives_the_same_scores_after_save_and_load(tmp_path):
+    X, Y = _either_of_two(1500, 0)
+    model = ZLPRClassifier(alpha=1e-6, stack_weight=0.3, tau=0.2).fit(X, Y, ["a", "b", "c"])
+    model.save(tmp_path / "tagger")
+    loaded = ZLPRClassifier.load(tmp_path / "tagger")
+    assert loaded.first_ is not None
+    np.testing.assert_allclose(loaded.decision_function(X), model.decision_function(X), atol=1e-5)
+    assert loaded.get_params() == model.get_params()
+
+
+def test_few_rows_train_one_stage_even_when_stacking_is_asked(tmp_path):
+    X, Y = _either_of_two(300, 0)
+    stacked = ZLPRClassifier(alpha=1e-4, stack_weight=0.3).fit(X, Y, ["a", "b", "c"])
+    plain = ZLPRClassifier(alpha=1e-4).fit(X, Y, ["a", "b", "c"])
+    assert stacked.first_ is None
+    np.testing.assert_allclose(stacked.decision_function(X), plain.decision_function(X))
+    stacked.save(tmp_path / "tagger")
+    assert not (tmp_path / "tagger" / "first_stage").exists()
+    assert ZLPRClassifier.load(tmp_path / "tagger").first_ is None
+
+
+def test_a_stacked_model_missing_its_first_stage_is_refused_at_load(tmp_path):
+    X, Y = _either_of_two(1500, 0)
+    ZLPRClassifier(alpha=1e-6, stack_weight=0.3).fit(X, Y, ["a", "b", "c"]).save(tmp_path / "t")
+    shutil.rmtree(tmp_path / "t" / "first_stage")
+    with pytest.raises(ValueError, match="without its first stage"):
+        ZLPRClassifier.load(tmp_path / "t")
