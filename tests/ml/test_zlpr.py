@@ -299,7 +299,7 @@ def _either_of_two(n: int, seed: int):
 
 
 def test_a_stacked_second_stage_learns_labels_that_come_together():
-    X, Y = _either_of_two(3000, 0)
+    X, Y = _either_of_two(12_000, 0)
     X_new, Y_new = _either_of_two(2000, 1)
     one = ZLPRClassifier(alpha=1e-6).fit(X, Y, ["a", "b", "c"])
     stacked = ZLPRClassifier(alpha=1e-6, stack_weight=0.5).fit(X, Y, ["a", "b", "c"])
@@ -311,7 +311,7 @@ def test_a_stacked_second_stage_learns_labels_that_come_together():
 
 
 def test_a_stacked_model_gives_the_same_scores_after_save_and_load(tmp_path):
-    X, Y = _either_of_two(1500, 0)
+    X, Y = _either_of_two(12_000, 0)
     model = ZLPRClassifier(alpha=1e-6, stack_weight=0.3, tau=0.2).fit(X, Y, ["a", "b", "c"])
     model.save(tmp_path / "tagger")
     loaded = ZLPRClassifier.load(tmp_path / "tagger")
@@ -320,8 +320,8 @@ def test_a_stacked_model_gives_the_same_scores_after_save_and_load(tmp_path):
     assert loaded.get_params() == model.get_params()
 
 
-def test_few_rows_train_one_stage_even_when_stacking_is_asked(tmp_path):
-    X, Y = _either_of_two(300, 0)
+def test_a_sample_sized_training_stays_one_stage_even_when_stacking_is_asked(tmp_path):
+    X, Y = _either_of_two(4_000, 0)  # the shipped sample's size: its first run stays quick
     stacked = ZLPRClassifier(alpha=1e-4, stack_weight=0.3).fit(X, Y, ["a", "b", "c"])
     plain = ZLPRClassifier(alpha=1e-4).fit(X, Y, ["a", "b", "c"])
     assert stacked.first_ is None
@@ -332,7 +332,7 @@ def test_few_rows_train_one_stage_even_when_stacking_is_asked(tmp_path):
 
 
 def test_a_stacked_model_missing_its_first_stage_is_refused_at_load(tmp_path):
-    X, Y = _either_of_two(1500, 0)
+    X, Y = _either_of_two(12_000, 0)
     ZLPRClassifier(alpha=1e-6, stack_weight=0.3).fit(X, Y, ["a", "b", "c"]).save(tmp_path / "t")
     shutil.rmtree(tmp_path / "t" / "first_stage")
     with pytest.raises(ValueError, match="without its first stage"):
