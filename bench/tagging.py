@@ -24,10 +24,9 @@ both beside the authors' label history; logit adjustment, learnt threshold s_0, 
 stage; class weights lost in every earlier run and are tried no more), each fitted on the
 first 85% of the training papers (time order) with tau chosen on the last 15% (the training
 part's own validation part: ``validation``, ``validation_tau0``), then scored on the test
-sample. The author history is
-counted over the whole training part, each paper's own labels left out, as train_artifacts
-counts it; a validation paper's history so includes its co-authors' other validation papers,
-which test papers do not see of each other.
+sample. The author history is counted over the whole training part, each paper's own labels
+left out, as train_artifacts counts it; a validation paper's history so includes its
+co-authors' other validation papers, which test papers do not see of each other.
 ``chosen_on_validation`` names the variant with the best micro- + macro-F1 on that validation
 part; ``shipped_variant`` the one ml/artifacts.py TAG_FEATURES and TAGGER ship.
 ``--subset-only``: the quick mode, everything on the EMBED_TRAIN_RECENT most recent training

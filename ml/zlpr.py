@@ -174,6 +174,8 @@ class ZLPRClassifier:
             raise ValueError(f"X has {X.shape[0]} rows but y has {targets.shape[0]}")
         if not classes_:
             raise ValueError("no labels to learn")
+        if self.stack_weight > 0 and self.stack_folds < 2:
+            raise ValueError(f"stacking needs at least 2 folds, got {self.stack_folds}")
         n_features = X.shape[1]
         self.first_ = None
         if self.stack_weight > 0 and X.shape[0] >= MIN_STACK_ROWS:

@@ -331,6 +331,12 @@ def test_a_sample_sized_training_stays_one_stage_even_when_stacking_is_asked(tmp
     assert ZLPRClassifier.load(tmp_path / "tagger").first_ is None
 
 
+def test_stacking_with_fewer_than_two_folds_is_refused():
+    X, Y = _either_of_two(300, 0)
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        ZLPRClassifier(stack_weight=0.3, stack_folds=1).fit(X, Y, ["a", "b", "c"])
+
+
 def test_a_stacked_model_missing_its_first_stage_is_refused_at_load(tmp_path):
     X, Y = _either_of_two(12_000, 0)
     ZLPRClassifier(alpha=1e-6, stack_weight=0.3).fit(X, Y, ["a", "b", "c"]).save(tmp_path / "t")
