@@ -117,7 +117,7 @@ class Deployment:
         worker.kill()
         worker.wait(timeout=30)
 
-    def kill_child(self, worker: subprocess.Popen, inside: str = "") -> int:
+    def kill_child(self, worker: subprocess.Popen, inside: str = "", timeout: float = 20) -> int:
         """SIGKILL only the pool process (as the OOM killer would); with `inside` (a task name),
         while it is in the middle of such a task.
 
@@ -126,20 +126,29 @@ class Deployment:
         hang, celery/celery#2011): a prefork pool's limit, not what this suite proves.
         """
         if inside:
-            self.wait_for(f"the pool process to be inside {inside}", lambda: self._inside(inside))
+            self.wait_for(
+                f"the pool process to be inside {inside}", lambda: self.inside(inside), timeout
+            )
         pids = self.wait_for("the worker's pool process", lambda: self.children(worker), 60)
         os.kill(pids[0], signal.SIGKILL)
         return pids[0]
 
-    def _inside(self, task: str, settled: float = 0.3) -> bool:
-        """Whether the worker's last received task is a `task` that has run for `settled` s."""
-        received = re.findall(rf"Task {re.escape(task)}\[([0-9a-f-]+)\] received", self.log_text())
-        if not received:
+    def running(self, task: str) -> str | None:
+        """The id of the worker's last received task if that is a `task` not yet finished."""
+        log = self.log_text()
+        received = re.findall(r"Task ([\w.]+)\[([0-9a-f-]+)\] received", log)
+        if not received or received[-1][0] != task:
+            return None
+        last = received[-1][1]
+        return None if re.search(rf"\[{last}\] (succeeded|raised|retry)", log) else last
+
+    def inside(self, task: str, settled: float = 0.3) -> bool:
+        """Whether the worker's pool process has been running one `task` for `settled` s."""
+        first = self.running(task)
+        if not first:
             return False
         time.sleep(settled)  # taken by the pool process and well under way ...
-        log = self.log_text()
-        last = re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] received", log)[-1]
-        return last == received[-1] and not re.search(rf"\[{last}\] (succeeded|raised|retry)", log)
+        return self.running(task) == first
 
     def stop(self) -> None:
         for worker in self.workers:

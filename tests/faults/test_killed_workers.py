@@ -10,7 +10,9 @@ The snapshot reaches the worker through a named pipe that the test writes: the f
 the file, then nothing until the kill. The worker is then certainly mid-run (it has committed
 the first half and waits for the next line), however fast or slow the machine. Before the
 kill the pipe's path is replaced by the whole file, which the resumed run reads from its
-checkpoint, as it would after any crash.
+checkpoint, as it would after any crash. Enrichment is caught the same way: while the worker is
+inside a batch, the test takes the database's write lock, so that batch cannot commit and the
+worker is certainly mid-enrichment (all 200 papers can be enriched within seconds).
 
 A worker can also die after taking a run's message and before claiming the run: the run is
 still queued and no broker gives the message back soon (the file broker drops it, Redis returns
@@ -22,7 +24,9 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db]
 
 N = 200
 HALF = N // 2
+ENRICH = "papers.enrichment.tasks.enrich_papers"
 
 
 class HalfFeed:
@@ -95,6 +100,37 @@ def _enriched(deployment: Deployment, version: str) -> int:
     )[0][0]
 
 
+@contextmanager
+def _inside_an_enrichment_batch(deployment: Deployment, version: str):
+    """Hold the database's write lock while the worker is inside an enrichment batch.
+
+    The batch cannot commit until the lock is let go, so the worker is certainly mid-enrichment
+    however fast the machine. The lock is held for about a second, far below SQLite's 30 s busy
+    timeout, which the worker waits out.
+    """
+
+    def held():
+        if not deployment.running(ENRICH):  # cheap: no lock is taken between batches
+            return None
+        db = sqlite3.connect(deployment.data / "db.sqlite3", timeout=30, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        enriched = db.execute(
+            "SELECT count(*) FROM papers_paper WHERE enriched_version = ?", (version,)
+        ).fetchone()[0]
+        if enriched < N and deployment.inside(ENRICH):
+            return db
+        db.execute("ROLLBACK")  # the batch had committed just before: wait for the next one
+        db.close()
+        return None
+
+    db = deployment.wait_for("the worker to be inside an enrichment batch", held, every=0.02)
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
 def _index_drift(deployment: Deployment) -> dict:
     from django.utils.dateparse import parse_datetime
 
@@ -137,10 +173,8 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
         assert _run(deployment)[:2] == ("running", HALF)
 
         # 2. Mid-enrichment (it starts as soon as batches are committed), inside a batch.
-        deployment.wait_for(
-            "enrichment to be under way", lambda: _enriched(deployment, version) >= 16, every=0.05
-        )
-        worker = _kill(deployment, worker, kill, inside="papers.enrichment.tasks.enrich_papers")
+        with _inside_an_enrichment_batch(deployment, version):
+            worker = _kill(deployment, worker, kill, inside=ENRICH)
         assert _enriched(deployment, version) < N
 
         # 3. Everything ends done, once.
