@@ -19,14 +19,16 @@ month, so ``--train-months N`` (the N most recent months) reuses them. Keywords,
 bench does not score, are fitted with one epoch to save minutes.
 ``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression, threshold 0.5) is fitted
 on the same training papers and scored on the whole test part and on the sample (``sample``).
-``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, and
-both beside the authors' label history; logit adjustment, learnt threshold s_0, a stacked second
-stage; class weights lost in every earlier run and are tried no more), each fitted on the
-first 85% of the training papers (time order) with tau chosen on the last 15% (the training
-part's own validation part: ``validation``, ``validation_tau0``), then scored on the test
-sample. The author history is counted over the whole training part, each paper's own labels
-left out, as train_artifacts counts it; a validation paper's history so includes its
-co-authors' other validation papers, which test papers do not see of each other.
+``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, both
+beside the authors' label history, and also beside the nearest training papers' labels; logit
+adjustment, learnt threshold s_0, a stacked second stage; class weights lost in every earlier
+run and are tried no more), each fitted on the first 85% of the training papers (time order)
+with tau chosen on the last 15% (the training part's own validation part: ``validation``,
+``validation_tau0``), then scored on the test sample. The author history is counted over
+the whole training part, each paper's own labels left out, as train_artifacts counts it; a
+validation paper's history so includes its co-authors' other validation papers, which test
+papers do not see of each other. The label neighbours are likewise found among all training
+papers (each paper's own row left out).
 ``chosen_on_validation`` names the variant with the best micro- + macro-F1 on that validation
 part; ``shipped_variant`` the one ml/artifacts.py TAG_FEATURES and TAGGER ship.
 ``--subset-only``: the quick mode, everything on the EMBED_TRAIN_RECENT most recent training
@@ -95,6 +97,15 @@ def feature_kinds() -> dict[str, tuple[dict, dict]]:
             {"tfidf": TFIDF, "embedding_weight": 0.35, "history_weight": 0.3},
             adam,
         ),
+        "tfidf+whitened+history+neighbours": (
+            {
+                "tfidf": TFIDF,
+                "embedding_weight": 0.35,
+                "history_weight": 0.3,
+                "neighbour_weight": 1.0,
+            },
+            adam,
+        ),
         "tfidf+whitened+history_0.5": (
             {"tfidf": TFIDF, "embedding_weight": 0.25, "history_weight": 0.5},
             adam,
@@ -107,9 +118,11 @@ def feature_kinds() -> dict[str, tuple[dict, dict]]:
 
 
 def variant_grid() -> list[tuple[str, str]]:
-    """(features, config) pairs tried: 8 fits at 47k papers. Class weights lost in every run of
+    """(features, config) pairs tried: 10 fits at 47k papers. Class weights lost in every run of
     this bench before artifact format 4 (CONFIGS keeps them), so they are tried no more."""
-    return [("tfidf+whitened+history", "plain"), ("tfidf+whitened+history", "learnt_threshold"),
+    return [("tfidf+whitened+history+neighbours", "learnt_threshold+stacked"),
+            ("tfidf+whitened+history+neighbours", "learnt_threshold"),
+            ("tfidf+whitened+history", "plain"), ("tfidf+whitened+history", "learnt_threshold"),
             ("tfidf+whitened+history", "learnt_threshold+stacked"),
             ("tfidf+whitened+history_0.5", "plain"), ("tfidf+whitened", "plain"),
             ("whitened", "plain"), ("tfidf", "plain"),
@@ -123,7 +136,7 @@ def shipped_variant() -> str | None:
     for feature, (params, training) in feature_kinds().items():
         if params.get("tfidf") != TAG_FEATURES.get("tfidf"):
             continue
-        weights = ("embedding_weight", "history_weight")
+        weights = ("embedding_weight", "history_weight", "neighbour_weight")
         if params.get("tfidf") and any(params.get(w, 0) != TAG_FEATURES.get(w, 0) for w in weights):
             continue
         for name, config in CONFIGS.items():
@@ -283,7 +296,7 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     for feature, name in variant_grid():
         params, training = kinds[feature]
         if feature not in built:
-            features = TagFeatures(**params).fit(texts, authors, Y)
+            features = TagFeatures(**params).fit(texts, authors, Y, W_train)
             built = {feature: (features.transform(W_train, texts, authors, own_labels=Y),
                                features.transform(W_test, sub_test, sub_authors))}  # fmt: skip
         A, B = built[feature]

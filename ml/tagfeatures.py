@@ -1,5 +1,5 @@
-"""What the tagger reads: a paper's whitened embedding, the TF-IDF of its words, and what its
-authors published before.
+"""What the tagger reads: a paper's whitened embedding, the TF-IDF of its words, what its
+authors published before, and how its nearest training papers are labelled.
 
 The embedding carries the topic; rare arXiv categories are often named by a few telling words
 (``lattice``, ``auction``, ``spectroscopy``) that a 256-d sentence vector blurs, so the tagger
@@ -13,6 +13,10 @@ weighted:
 with w_e = ``embedding_weight`` and w_h = ``history_weight``. The first two parts have unit
 rows, the history rows a root-mean-square norm of 1 on the training papers (0 for authors never
 seen), so a row without history has norm sqrt(1 - w_h).
+A linear layer on these parts cannot see that papers near one another in meaning share their
+categories wherever they lie (a corner of the space where cs.LG papers are also stat.ML), so
+with ``neighbour_weight`` w_n > 0 the row also holds sqrt(w_n) times its nearest training
+papers' label shares (LabelNeighbours), beside the parts above.
 ``tfidf=None`` and ``history_weight=0`` read the whitened embedding alone (the tagger before
 artifact format 3). Saved as JSON (settings, vocabulary, author keys) and .npy / .npz arrays
 (idf, label counts), no pickles.
@@ -22,15 +26,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ml.versioning import check_format, format_header
+from ml.versioning import check_format, format_header, read_config
 
-FORMAT = "tag-features/2"
+FORMAT = "tag-features/3"
+# Format 2 had no neighbour part; it reads as format 3 with neighbour_weight 0.
+_READS = (FORMAT, "tag-features/2")
 # sklearn TfidfVectorizer settings; the same as bench/tagging.py's TF-IDF + LR baseline, with
 # the vocabulary capped so the tagger's weights stay tens of MB at 100k training papers.
 TFIDF = {"ngram_range": [1, 2], "min_df": 2, "max_features": 50_000, "sublinear_tf": True,
@@ -130,6 +137,86 @@ class AuthorHistory:
         return history
 
 
+NEIGHBOURS_FORMAT = "label-neighbours/1"
+# A training paper at this cosine or closer to the paper being tagged is that paper (or a copy
+# of its text): its own labels are not a neighbour's (at training every row would find itself;
+# at tagging, a paper the tagger was trained on would too). Below 1 by more than the float16
+# rounding of the stored vectors (up to 5e-4 in a dot product of unit rows).
+SAME_PAPER_COSINE = 0.999
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class LabelNeighbours:
+    """The labels of a paper's nearest training papers, as one row per paper.
+
+    Neighbours are the ``k`` training papers of highest cosine between whitened vectors, each
+    weighted by softmax(cosine / ``temperature``); per label the row holds the weighted share of
+    them that carry it (so a row sums to about the mean number of labels per paper). Training
+    papers at cosine >= SAME_PAPER_COSINE are left out: no paper reads its own labels. The
+    training vectors are kept as float16 unit rows (100k papers x 256 dimensions: 51 MB, read
+    from disk only when a paper is tagged) and their labels as a 0/1 uint8 matrix.
+    """
+
+    def __init__(self, k: int = 30, temperature: float = 0.05) -> None:
+        self.k = k
+        self.temperature = temperature
+
+    def fit(self, whitened: np.ndarray, Y: np.ndarray) -> LabelNeighbours:
+        if len(whitened) != len(Y):
+            raise ValueError("need one whitened vector per labelled paper")
+        if len(Y) < 2:
+            raise ValueError("label neighbours need at least 2 training papers")
+        self.vectors_ = _unit_rows(whitened).astype(np.float16)
+        self.labels_ = (np.asarray(Y) > 0).astype(np.uint8)
+        return self
+
+    def transform(self, whitened: np.ndarray, block: int = 512) -> np.ndarray:
+        """(n, labels) weighted label shares of each paper's nearest training papers."""
+        queries = _unit_rows(whitened)
+        k = min(self.k, len(self.labels_) - 1)
+        out = np.zeros((len(queries), self.labels_.shape[1]), np.float32)
+        for start in range(0, len(queries), block):
+            sims = queries[start : start + block] @ self._reference.T
+            sims[sims >= SAME_PAPER_COSINE] = -np.inf
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            near = np.take_along_axis(sims, top, axis=1)
+            found = np.isfinite(near)  # a row finds none when all its papers are left out
+            best = np.where(found, near, -1.0).max(axis=1, keepdims=True)
+            weight = np.where(
+                found, np.exp((np.where(found, near, best) - best) / self.temperature), 0
+            )
+            weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
+            out[start : start + block] = np.einsum("nk,nkl->nl", weight, self.labels_[top])
+        return out
+
+    @cached_property
+    def _reference(self) -> np.ndarray:
+        return np.asarray(self.vectors_, dtype=np.float32)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        config = {**format_header(NEIGHBOURS_FORMAT), "k": self.k,
+                  "temperature": self.temperature}  # fmt: skip
+        (path / "config.json").write_text(json.dumps(config))
+        np.save(path / "vectors.npy", self.vectors_)
+        np.save(path / "labels.npy", self.labels_)
+
+    @classmethod
+    def load(cls, path: Path) -> LabelNeighbours:
+        config = check_format(path, NEIGHBOURS_FORMAT)
+        neighbours = cls(config["k"], config["temperature"])
+        neighbours.vectors_ = np.load(path / "vectors.npy", mmap_mode="r")
+        neighbours.labels_ = np.load(path / "labels.npy")
+        if len(neighbours.vectors_) != len(neighbours.labels_):
+            raise ValueError("label neighbours' vectors and labels do not match")
+        return neighbours
+
+
 class TagFeatures:
     """Builds the tagger's input rows from whitened vectors, paper texts and author lists."""
 
@@ -139,11 +226,17 @@ class TagFeatures:
         embedding_weight: float = 0.5,
         history_weight: float = 0.0,
         history_smoothing: float = 1.0,
+        neighbour_weight: float = 0.0,
+        neighbours: int = 30,
+        neighbour_temperature: float = 0.05,
     ) -> None:
         self.tfidf = None if tfidf is None else {**tfidf}
         self.embedding_weight = embedding_weight
         self.history_weight = history_weight
         self.history_smoothing = history_smoothing
+        self.neighbour_weight = neighbour_weight
+        self.neighbours = neighbours
+        self.neighbour_temperature = neighbour_temperature
 
     @property
     def uses_text(self) -> bool:
@@ -153,20 +246,31 @@ class TagFeatures:
     def uses_history(self) -> bool:
         return self.history_weight > 0
 
+    @property
+    def uses_neighbours(self) -> bool:
+        return self.neighbour_weight > 0
+
     def fit(
         self,
         texts: Sequence[str] | None,
         authors: Sequence[Sequence[str]] | None = None,
         labels: np.ndarray | None = None,
+        whitened: np.ndarray | None = None,
     ) -> TagFeatures:
-        """Fit the TF-IDF vocabulary on ``texts`` and the author history on ``authors`` and
-        their papers' 0/1 ``labels`` (each ignored when not used)."""
+        """Fit the TF-IDF vocabulary on ``texts``, the author history on ``authors`` and
+        their papers' 0/1 ``labels``, the label neighbours on the papers' ``whitened`` vectors
+        and ``labels`` (each ignored when not used)."""
         if self.uses_text:
             self.vectorizer_ = self._vectorizer().fit(list(texts))
         if self.uses_history:
             if authors is None or labels is None:
                 raise ValueError("the author history needs the papers' authors and labels")
             self.history_ = AuthorHistory(self.history_smoothing).fit(authors, labels)
+        if self.uses_neighbours:
+            if whitened is None or labels is None:
+                raise ValueError("label neighbours need the papers' whitened vectors and labels")
+            neighbours = LabelNeighbours(self.neighbours, self.neighbour_temperature)
+            self.neighbours_ = neighbours.fit(whitened, labels)
         return self
 
     def _vectorizer(self) -> TfidfVectorizer:
@@ -183,9 +287,9 @@ class TagFeatures:
     ) -> np.ndarray | sp.csr_matrix:
         """Tagger input for papers with these whitened vectors, texts (paper_text) and author
         lists (None: authors unknown). ``own_labels``: the training papers' own labels, which
-        their author history leaves out."""
+        their author history leaves out (the neighbours leave out each paper's own row)."""
         whitened = np.asarray(whitened, dtype=np.float32)
-        if not self.uses_text and not self.uses_history:
+        if not (self.uses_text or self.uses_history or self.uses_neighbours):
             return whitened
         w_text = 1.0 - self.embedding_weight - self.history_weight
         parts = [sp.csr_matrix(whitened * np.float32(np.sqrt(self.embedding_weight)))]
@@ -200,6 +304,9 @@ class TagFeatures:
                 raise ValueError("give one author list per vector")
             history = self.history_.transform(authors, own_labels)
             parts.append(sp.csr_matrix(history * np.float32(np.sqrt(self.history_weight))))
+        if self.uses_neighbours:
+            shares = self.neighbours_.transform(whitened)
+            parts.append(sp.csr_matrix(shares * np.float32(np.sqrt(self.neighbour_weight))))
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
     def get_params(self) -> dict:
@@ -207,7 +314,9 @@ class TagFeatures:
         n_authors = len(self.history_.keys_) if hasattr(self, "history_") else None
         return {"tfidf": self.tfidf, "embedding_weight": self.embedding_weight,
                 "history_weight": self.history_weight,
-                "history_smoothing": self.history_smoothing, "n_words": n_words,
+                "history_smoothing": self.history_smoothing,
+                "neighbour_weight": self.neighbour_weight, "neighbours": self.neighbours,
+                "neighbour_temperature": self.neighbour_temperature, "n_words": n_words,
                 "n_authors": n_authors}  # fmt: skip
 
     def save(self, path: Path | str) -> None:
@@ -216,9 +325,13 @@ class TagFeatures:
         config = {**format_header(FORMAT), "tfidf": self.tfidf,
                   "embedding_weight": self.embedding_weight,
                   "history_weight": self.history_weight,
-                  "history_smoothing": self.history_smoothing}  # fmt: skip
+                  "history_smoothing": self.history_smoothing,
+                  "neighbour_weight": self.neighbour_weight, "neighbours": self.neighbours,
+                  "neighbour_temperature": self.neighbour_temperature}  # fmt: skip
         if self.uses_history:
             self.history_.save(path / "history")
+        if self.uses_neighbours:
+            self.neighbours_.save(path / "neighbours")
         if self.uses_text:
             vocabulary = {term: int(i) for term, i in self.vectorizer_.vocabulary_.items()}
             (path / "vocabulary.json").write_text(json.dumps(vocabulary))
@@ -228,15 +341,22 @@ class TagFeatures:
     @classmethod
     def load(cls, path: Path | str) -> TagFeatures:
         path = Path(path)
-        config = check_format(path, FORMAT)
+        config = read_config(path)
+        if config.get("format") not in _READS:
+            check_format(path, FORMAT)  # raises ArtifactMismatch naming both formats
         features = cls(
             config["tfidf"],
             config["embedding_weight"],
             config["history_weight"],
             config["history_smoothing"],
+            config.get("neighbour_weight", 0.0),
+            config.get("neighbours", 30),
+            config.get("neighbour_temperature", 0.05),
         )
         if features.uses_history:
             features.history_ = AuthorHistory.load(path / "history")
+        if features.uses_neighbours:
+            features.neighbours_ = LabelNeighbours.load(path / "neighbours")
         if features.uses_text:
             vectorizer = features._vectorizer()
             vectorizer.vocabulary_ = json.loads((path / "vocabulary.json").read_text())

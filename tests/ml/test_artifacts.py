@@ -90,7 +90,7 @@ def test_save_load_round_trip_keeps_version_and_outputs(trained, tmp_path):
     assert loaded.version.startswith("v4:all-MiniLM-L6-v2/fp32/seq256:")
     assert loaded.version.endswith(f":kw{KEYWORDS_OUTPUT}")  # new keyword code: enrich again
     np.testing.assert_array_equal(loaded.whiten(vectors), artifacts.whiten(vectors))
-    assert loaded.tagger_reads_text
+    assert loaded.tagger_reads_text and loaded.tag_features.uses_neighbours
     assert loaded.predict_tags(loaded.whiten(vectors[:5]), texts[:5]) == artifacts.predict_tags(
         artifacts.whiten(vectors[:5]), texts[:5]
     )

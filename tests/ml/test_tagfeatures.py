@@ -1,8 +1,11 @@
+import json
+
 import numpy as np
 import pytest
 
-from ml.tagfeatures import TFIDF, AuthorHistory, TagFeatures
+from ml.tagfeatures import FORMAT, TFIDF, AuthorHistory, LabelNeighbours, TagFeatures
 from ml.versioning import ArtifactMismatch
+from ml.zlpr import ZLPRClassifier
 
 TEXTS = [
     "Lattice gauge theory on the lattice with quarks",
@@ -59,9 +62,24 @@ def test_saved_features_load_and_give_the_same_rows(tmp_path):
 def test_features_saved_by_another_format_are_refused(tmp_path):
     TagFeatures(None).save(tmp_path / "f")
     config = tmp_path / "f" / "config.json"
-    config.write_text(config.read_text().replace("tag-features/2", "tag-features/0"))
+    assert FORMAT in config.read_text()
+    config.write_text(config.read_text().replace(FORMAT, "tag-features/0"))
     with pytest.raises(ArtifactMismatch):
         TagFeatures.load(tmp_path / "f")
+
+
+def test_features_saved_before_the_neighbours_load_without_them(tmp_path):
+    features = TagFeatures(TFIDF, embedding_weight=0.7).fit(TEXTS)
+    features.save(tmp_path / "f")
+    config = tmp_path / "f" / "config.json"
+    old = {k: v for k, v in json.loads(config.read_text()).items() if "neighbour" not in k}
+    config.write_text(json.dumps({**old, "format": "tag-features/2"}))
+    loaded = TagFeatures.load(tmp_path / "f")
+    assert not loaded.uses_neighbours
+    whitened = _whitened(4)
+    np.testing.assert_array_equal(
+        loaded.transform(whitened, TEXTS).toarray(), features.transform(whitened, TEXTS).toarray()
+    )
 
 
 # Two labels; "ada" writes only label 0 papers, "bo" only label 1, "cy" one paper of each.
@@ -120,3 +138,76 @@ def test_author_lists_that_do_not_match_the_papers_are_refused():
     features.fit(texts, AUTHORS, LABELS)
     with pytest.raises(ValueError, match="one author list per vector"):
         features.transform(_whitened(7), texts, AUTHORS[:2])
+
+
+def _clusters(n_per, centres, seed=0, spread=0.15):
+    """Unit vectors around each centre (rows of ``centres``), n_per each, and the centre's index."""
+    rng = np.random.default_rng(seed)
+    centres = np.asarray(centres, dtype=np.float32)
+    which = np.repeat(np.arange(len(centres)), n_per)
+    rows = centres[which] + rng.normal(scale=spread, size=(len(which), centres.shape[1]))
+    return rows.astype(np.float32), which
+
+
+def test_label_neighbours_read_the_labels_of_the_nearest_training_papers():
+    vectors, which = _clusters(20, np.eye(6)[:3])
+    Y = np.eye(3, dtype=np.float32)[which]  # each cluster carries its own label
+    neighbours = LabelNeighbours(k=10).fit(vectors, Y)
+    near_first, near_third = np.eye(6)[[0, 2]] + 0.05
+    shares = neighbours.transform(np.stack([near_first, near_third]))
+    np.testing.assert_allclose(shares[0], [1, 0, 0], atol=1e-3)
+    np.testing.assert_allclose(shares[1], [0, 0, 1], atol=1e-3)
+    np.testing.assert_allclose(neighbours.transform(vectors).sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_a_training_paper_does_not_read_its_own_labels_among_its_neighbours():
+    vectors, which = _clusters(20, np.eye(6)[:2])
+    Y = np.eye(3, dtype=np.float32)[which]
+    Y[0, 2] = 1  # one paper alone carries label 2
+    neighbours = LabelNeighbours(k=5).fit(vectors, Y)
+    own = neighbours.transform(vectors[:1])
+    beside_it = neighbours.transform(vectors[:1] + 0.02)  # another paper just there
+    assert own[0, 2] == 0
+    assert beside_it[0, 2] > 0.1
+    assert own[0, 0] == pytest.approx(1.0, abs=1e-3)  # the rest of its cluster still reads
+
+
+def test_a_paper_whose_every_neighbour_is_itself_reads_no_labels():
+    vectors = np.tile(_whitened(1), (3, 1))  # three copies of one paper
+    neighbours = LabelNeighbours(k=5).fit(vectors, np.eye(3, dtype=np.float32))
+    np.testing.assert_array_equal(neighbours.transform(vectors[:1]), 0.0)
+
+
+def test_features_with_neighbours_save_and_give_the_same_rows(tmp_path):
+    vectors, which = _clusters(10, np.eye(6)[:2])
+    Y = np.eye(2, dtype=np.float32)[which]
+    features = TagFeatures(None, embedding_weight=0.5, neighbour_weight=1.0, neighbours=5)
+    features.fit(None, labels=Y, whitened=vectors)
+    rows = features.transform(vectors)
+    assert rows.shape == (20, 6 + 2)
+    np.testing.assert_allclose(rows[:, 6:].toarray(), Y, atol=1e-3)  # clusters far apart
+    features.save(tmp_path / "f")
+    loaded = TagFeatures.load(tmp_path / "f")
+    np.testing.assert_array_equal(loaded.transform(vectors).toarray(), rows.toarray())
+    assert loaded.get_params() == features.get_params()
+
+
+def test_neighbour_features_need_the_vectors_and_labels_to_fit():
+    with pytest.raises(ValueError, match="whitened vectors and labels"):
+        TagFeatures(TFIDF, neighbour_weight=1.0).fit(TEXTS, labels=np.eye(4))
+
+
+def test_neighbours_teach_a_linear_tagger_a_label_no_hyperplane_separates():
+    # Label 0 on the clusters at (1, 1) and (-1, -1), label 1 on (1, -1) and (-1, 1): XOR.
+    centres = [[1, 1, 0, 0], [-1, -1, 0, 0], [1, -1, 0, 0], [-1, 1, 0, 0]]
+    train, which = _clusters(60, centres, seed=0, spread=0.3)
+    test, truth = _clusters(30, centres, seed=1, spread=0.3)
+    Y, expected = (np.eye(2, dtype=np.float32)[(w >= 2).astype(int)] for w in (which, truth))
+    accuracy = {}
+    for weight in (0.0, 1.0):
+        features = TagFeatures(None, embedding_weight=0.5, neighbour_weight=weight)
+        features.fit(None, labels=Y, whitened=train)
+        tagger = ZLPRClassifier(alpha=1e-4).fit(features.transform(train), Y)
+        accuracy[weight] = (tagger.predict(features.transform(test)) == expected).all(axis=1).mean()
+    assert accuracy[0.0] < 0.7
+    assert accuracy[1.0] > 0.95
