@@ -159,7 +159,8 @@ class LabelNeighbours:
     them that carry it (so a row sums to about the mean number of labels per paper). Training
     papers at cosine >= SAME_PAPER_COSINE are left out: no paper reads its own labels. The
     training vectors are kept as float16 unit rows (100k papers x 256 dimensions: 51 MB, read
-    from disk only when a paper is tagged) and their labels as a 0/1 uint8 matrix.
+    from disk only when a paper is tagged; the process that tags keeps a float32 copy, 100 MB,
+    for the matrix products) and their labels as a 0/1 uint8 matrix.
     """
 
     def __init__(self, k: int = 30, temperature: float = 0.05) -> None:
@@ -185,11 +186,9 @@ class LabelNeighbours:
             sims[sims >= SAME_PAPER_COSINE] = -np.inf
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             near = np.take_along_axis(sims, top, axis=1)
-            found = np.isfinite(near)  # a row finds none when all its papers are left out
-            best = np.where(found, near, -1.0).max(axis=1, keepdims=True)
-            weight = np.where(
-                found, np.exp((np.where(found, near, best) - best) / self.temperature), 0
-            )
+            # -inf only where every paper was left out; exp(-inf) weighs a left-out paper 0.
+            best = np.maximum(near.max(axis=1, keepdims=True), -1.0)
+            weight = np.exp((near - best) / self.temperature)
             weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
             out[start : start + block] = np.einsum("nk,nkl->nl", weight, self.labels_[top])
         return out
