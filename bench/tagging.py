@@ -55,7 +55,7 @@ from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 
 from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
-from ml.zlpr import TAUS, ZLPRClassifier, f1_scores, label_indicator  # noqa: E402
+from ml.zlpr import MIN_HELD_OUT_POSITIVES, TAUS, ZLPRClassifier, f1_scores, label_indicator  # noqa: E402
 from papers.names import author_keys  # noqa: E402
 from papers.taxonomy import canonical_categories  # noqa: E402
 
@@ -306,7 +306,7 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
         on_val = {}
         for tau in TAUS:
             model.tau = tau
-            on_val[tau] = f1_scores(Y[cut:], model.predict(A[cut:]))
+            on_val[tau] = f1_scores(Y[cut:], model.predict(A[cut:]), MIN_HELD_OUT_POSITIVES)
         tau = max(TAUS, key=lambda t: on_val[t]["micro_f1"] + on_val[t]["macro_f1"])
         model.tau = 0.0
         test_tau0 = scores(Y_test, model.predict(B))

@@ -361,14 +361,19 @@ TAUS = (*(round(0.05 * i, 2) for i in range(17)), 1.0, 1.25, 1.5)
 MIN_VALIDATION = 50
 MIN_CALIBRATION_PAIRS = 20
 MIN_STACK_ROWS = 10_000
+# Tau is chosen on micro-F1 plus macro-F1 over the labels with at least this many held-out
+# papers: a label's F1 on fewer is mostly chance (one paper moves it by 0.1 or more), and the
+# app's rarest labels (from MIN_LABEL_COUNT training papers) have one or two there.
+MIN_HELD_OUT_POSITIVES = 10
 
 
-def f1_scores(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
-    """micro-F1, and macro-F1 over the labels that occur in Y (threshold already applied)."""
+def f1_scores(Y: np.ndarray, P: np.ndarray, min_positives: int = 1) -> dict[str, float]:
+    """micro-F1, and macro-F1 over the labels that occur in Y at least ``min_positives`` times
+    (threshold already applied)."""
     Y, P = np.asarray(Y, bool), np.asarray(P, bool)
     tp, fp, fn = (Y & P).sum(0), (~Y & P).sum(0), (Y & ~P).sum(0)
     micro = 2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)
-    present = Y.any(axis=0)
+    present = Y.sum(axis=0) >= max(min_positives, 1)
     per_label = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
     macro = per_label[present].mean() if present.any() else 0.0
     return {"micro_f1": round(float(micro), 4), "macro_f1": round(float(macro), 4)}
@@ -385,10 +390,10 @@ def fit_with_validation(
     """Fit with ``params``, choosing tau and the confidence calibration on the last rows held out.
 
     The rows are expected in time order: the last ``validation`` share is held out, a model fit
-    on the rest picks the tau with the best mean of micro- and macro-F1 on it and calibrates
-    its confidences there (fit_confidence), then the model is refit on all rows with those
-    numbers. With
-    fewer than MIN_VALIDATION held-out rows it fits once with ``params`` as given.
+    on the rest picks the tau with the best sum of micro- and macro-F1 on it (macro over the
+    labels with MIN_HELD_OUT_POSITIVES held-out papers or more) and calibrates its confidences
+    there (fit_confidence), then the model is refit on all rows with those numbers. With fewer
+    than MIN_VALIDATION held-out rows it fits once with ``params`` as given.
     Returns (model, report with the chosen numbers and every tau's held-out scores).
     """
     params = dict(params or {})
@@ -401,7 +406,7 @@ def fit_with_validation(
     by_tau = {}
     for tau in taus:
         held_out.tau = tau
-        by_tau[tau] = f1_scores(Y_val, held_out.predict(X[cut:]))
+        by_tau[tau] = f1_scores(Y_val, held_out.predict(X[cut:]), MIN_HELD_OUT_POSITIVES)
     best = max(taus, key=lambda t: by_tau[t]["micro_f1"] + by_tau[t]["macro_f1"])
     held_out.tau = best
     scale, offset = held_out.fit_confidence(X[cut:], Y_val)

@@ -290,6 +290,17 @@ def test_f1_scores_count_only_labels_that_occur():
     assert f1_scores(Y, P) == {"micro_f1": 0.5, "macro_f1": round((2 / 3 + 0) / 2, 4)}
 
 
+def test_macro_f1_can_leave_out_labels_with_too_few_papers_to_judge():
+    Y = np.zeros((12, 2), int)
+    Y[:10, 0] = 1  # label 0 on ten papers, label 1 on one
+    Y[11, 1] = 1
+    P = Y.copy()
+    P[11, 1] = 0  # the rare label missed
+    assert f1_scores(Y, P)["macro_f1"] == 0.5
+    assert f1_scores(Y, P, min_positives=10) == {"micro_f1": f1_scores(Y, P)["micro_f1"],
+                                                 "macro_f1": 1.0}  # fmt: skip
+
+
 def _either_of_two(n: int, seed: int):
     """Labels a (x0 > 0), b (x1 > 0) and c = a or b: c's region is not a half-space, so one
     linear layer cannot score it, but it is linear in the scores of a and b."""
