@@ -253,7 +253,7 @@ class TextEncoder:
                 show_progress_bar=False,
             )
         vectors = out.float().numpy()
-        return _normalise(vectors)
+        return unit_rows(vectors)
 
     def _encode_openvino(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
@@ -265,7 +265,7 @@ class TextEncoder:
         if len(texts) <= self.batch_size:
             feed = self._feed(texts)
             pool(self._ov_model(feed)[0], np.arange(len(texts)), feed["attention_mask"])
-            return _normalise(out)
+            return unit_rows(out)
         # Batching texts of similar length keeps padding (wasted compute) small.
         order = np.argsort([-len(t) for t in texts], kind="stable")
         with self._bulk_lock:
@@ -278,7 +278,7 @@ class TextEncoder:
                 feed = self._feed([texts[i] for i in idx])
                 queue.start_async(feed, (idx, feed["attention_mask"]))
             queue.wait_all()
-        return _normalise(out)
+        return unit_rows(out)
 
     def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
         batch = self._tokenizer(
@@ -344,6 +344,7 @@ def choose_variant(measurements: dict[str, dict], min_cosine: float = MIN_COSINE
     return max(exact, key=lambda name: exact[name]["papers_per_s"]) if exact else "fp32"
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` divided by their row norms (zero rows stay zero), as float32."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

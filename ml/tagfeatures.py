@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from ml.encoder import unit_rows
 from ml.versioning import check_format, format_header, read_config
 
 FORMAT = "tag-features/3"
@@ -145,12 +146,6 @@ NEIGHBOURS_FORMAT = "label-neighbours/1"
 SAME_PAPER_COSINE = 0.999
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
 class LabelNeighbours:
     """The labels of a paper's nearest training papers, as one row per paper.
 
@@ -172,13 +167,13 @@ class LabelNeighbours:
             raise ValueError("need one whitened vector per labelled paper")
         if len(Y) < 2:
             raise ValueError("label neighbours need at least 2 training papers")
-        self.vectors_ = _unit_rows(whitened).astype(np.float16)
+        self.vectors_ = unit_rows(whitened).astype(np.float16)
         self.labels_ = (np.asarray(Y) > 0).astype(np.uint8)
         return self
 
     def transform(self, whitened: np.ndarray, block: int = 512) -> np.ndarray:
         """(n, labels) weighted label shares of each paper's nearest training papers."""
-        queries = _unit_rows(whitened)
+        queries = unit_rows(whitened)
         k = min(self.k, len(self.labels_) - 1)
         out = np.zeros((len(queries), self.labels_.shape[1]), np.float32)
         for start in range(0, len(queries), block):

@@ -117,18 +117,14 @@ class Deployment:
         worker.kill()
         worker.wait(timeout=30)
 
-    def kill_child(self, worker: subprocess.Popen, inside: str = "", timeout: float = 20) -> int:
-        """SIGKILL only the pool process (as the OOM killer would); with `inside` (a task name),
-        while it is in the middle of such a task.
+    def kill_child(self, worker: subprocess.Popen) -> int:
+        """SIGKILL only the pool process (as the OOM killer would).
 
         Killed between tasks, at the instant the pool hands it the next job, a child can take
         that job's acknowledgement with it and the worker never consumes again (billiard's
-        hang, celery/celery#2011): a prefork pool's limit, not what this suite proves.
+        hang, celery/celery#2011): a prefork pool's limit, not what this suite proves, so the
+        scenarios kill it while it is certainly inside a task.
         """
-        if inside:
-            self.wait_for(
-                f"the pool process to be inside {inside}", lambda: self.inside(inside), timeout
-            )
         pids = self.wait_for("the worker's pool process", lambda: self.children(worker), 60)
         os.kill(pids[0], signal.SIGKILL)
         return pids[0]

@@ -85,12 +85,12 @@ def _new(deployment: Deployment) -> int:
     return run[1] if run else 0
 
 
-def _kill(deployment: Deployment, worker, kill: str, inside: str = ""):
+def _kill(deployment: Deployment, worker, kill: str):
     """SIGKILL the worker (then start another) or only its pool process; the worker to use."""
     if kill == "whole worker":
         deployment.kill_worker(worker)
         return deployment.start_worker()
-    deployment.kill_child(worker, inside)
+    deployment.kill_child(worker)
     return worker
 
 
@@ -113,11 +113,8 @@ def _inside_an_enrichment_batch(deployment: Deployment, version: str):
         if not deployment.running(ENRICH):  # cheap: no lock is taken between batches
             return None
         db = sqlite3.connect(deployment.data / "db.sqlite3", timeout=30, isolation_level=None)
-        db.execute("BEGIN IMMEDIATE")
-        enriched = db.execute(
-            "SELECT count(*) FROM papers_paper WHERE enriched_version = ?", (version,)
-        ).fetchone()[0]
-        if enriched < N and deployment.inside(ENRICH):
+        db.execute("BEGIN IMMEDIATE")  # no batch commits from here on; readers still read
+        if _enriched(deployment, version) < N and deployment.inside(ENRICH):
             return db
         db.execute("ROLLBACK")  # the batch had committed just before: wait for the next one
         db.close()
@@ -174,7 +171,7 @@ def test_killed_workers_lose_no_paper_and_repeat_none(
 
         # 2. Mid-enrichment (it starts as soon as batches are committed), inside a batch.
         with _inside_an_enrichment_batch(deployment, version):
-            worker = _kill(deployment, worker, kill, inside=ENRICH)
+            worker = _kill(deployment, worker, kill)
         assert _enriched(deployment, version) < N
 
         # 3. Everything ends done, once.
