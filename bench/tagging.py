@@ -11,20 +11,23 @@ Macro-F1 is sklearn's, over every scored label.
 
 Headline ``zlpr`` is the shipped tagger: ml.artifacts.train_artifacts (the code train_models
 runs: whitening, tag features, label set, tagger settings, held-out choice of the logit
-adjustment tau and of the confidence calibration) fitted on the whole training part
-(train_models fits the 100k most recent papers, all of them at this size) and scored on the
-test part's ``--test-sample`` papers (4,000 by default; 0: all). Vectors come from the
-embedding cache (bench/embedding_cache.py, encoder ``--encoder``), one entry per training
-month, so ``--train-months N`` (the N most recent months) reuses them. Keywords, which this
-bench does not score, are fitted with one epoch to save minutes.
+adjustment tau, of the label-shift weight g and of the confidence calibration) fitted on the
+whole training part (train_models fits the 100k most recent papers, all of them at this size)
+and scored on the test part's ``--test-sample`` papers (4,000 by default; 0: all);
+``unshifted``: the same model at g = 0, at the tau the held-out share chose for g = 0.
+Vectors come from the embedding cache (bench/embedding_cache.py, encoder ``--encoder``), one
+entry per training month, so ``--train-months N`` (the N most recent months) reuses them.
+Keywords, which this bench does not score, are fitted with one epoch to save minutes.
 ``tfidf_lr`` (TF-IDF word 1-2 grams + one-vs-rest logistic regression, threshold 0.5) is fitted
 on the same training papers and scored on the whole test part and on the sample (``sample``).
 ``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, both
 beside the authors' label history, and also beside the nearest training papers' labels; logit
 adjustment, learnt threshold s_0, a stacked second stage; class weights lost in every earlier
 run and are tried no more), each fitted on the first 85% of the training papers (time order)
-with tau chosen on the last 15% (the training part's own validation part: ``validation``,
-``validation_tau0``), then scored on the test sample. The author history is counted over
+with tau and the label-shift weight g chosen on the last 15% as ml.zlpr.choose_adjustment
+chooses them for the app (the training part's own validation part: ``validation``,
+``validation_tau0``; ``prior_shift`` is g, ``unshifted`` the same model with g = 0 and its own
+best tau), then scored on the test sample. The author history is counted over
 the whole training part, each paper's own labels left out, as train_artifacts counts it; a
 validation paper's history so includes its co-authors' other validation papers, which test
 papers do not see of each other. The label neighbours are likewise found among all training
@@ -55,7 +58,7 @@ from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 
 from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
-from ml.zlpr import MIN_HELD_OUT_POSITIVES, TAUS, ZLPRClassifier, f1_scores, label_indicator  # noqa: E402
+from ml.zlpr import ZLPRClassifier, choose_adjustment, label_indicator  # noqa: E402
 from papers.names import author_keys  # noqa: E402
 from papers.taxonomy import canonical_categories  # noqa: E402
 
@@ -273,14 +276,23 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     fit_s = time.time() - start
     tagger = artifacts.tagger
     inputs = artifacts.tag_inputs(artifacts.whiten(V_test), sub_test, sub_authors)
+
+    def scored_labels(predicted: np.ndarray) -> np.ndarray:
+        names = [[tagger.classes_[j] for j in np.flatnonzero(row)] for row in predicted]
+        return label_indicator(names, classes)
+
     predicted = tagger.predict(inputs)
-    P = label_indicator(
-        [[tagger.classes_[j] for j in np.flatnonzero(row)] for row in predicted], classes
-    )
+    P = scored_labels(predicted)
     proba = tagger.predict_proba(inputs)
+    # The same model without the label shift, at the tau the held-out share chose for g = 0.
+    validation = artifacts.trained["tagger_validation"]
+    chosen = tagger.tau, tagger.prior_shift
+    tagger.tau, tagger.prior_shift = validation["by_prior_shift"]["0.0"]["tau"], 0.0
+    unshifted = {**scores(Y_test, scored_labels(tagger.predict(inputs))), "tau": tagger.tau}
+    tagger.tau, tagger.prior_shift = chosen
     out["zlpr"] = {**scores(Y_test, P), "tag_features": artifacts.trained["tag_features"],
                    "params": tagger.get_params(), "n_app_labels": len(tagger.classes_),
-                   "validation": artifacts.trained["tagger_validation"],
+                   "validation": validation, "unshifted": unshifted,
                    "confidence_of_predicted": confidence_spread(proba[predicted > 0]),
                    "calibration": calibration(proba, predicted, tagger.classes_, classes, Y_test),
                    "timings": artifacts.trained["timings"], "fit_s": round(fit_s)}  # fmt: skip
@@ -303,18 +315,21 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
         start = time.time()
         model = ZLPRClassifier(**training, **CONFIGS[name]).fit(A[:cut], Y[:cut], classes)
         fit_s = time.time() - start
-        on_val = {}
-        for tau in TAUS:
-            model.tau = tau
-            on_val[tau] = f1_scores(Y[cut:], model.predict(A[cut:]), MIN_HELD_OUT_POSITIVES)
-        tau = max(TAUS, key=lambda t: on_val[t]["micro_f1"] + on_val[t]["macro_f1"])
+        # Without the label shift, then (tau, g) chosen as fit_with_validation chooses them.
+        unshifted = choose_adjustment(model, A[cut:], Y[cut:], prior_shifts=(0.0,))
+        tau0 = model.tau
+        test_unshifted = scores(Y_test, model.predict(B))
         model.tau = 0.0
         test_tau0 = scores(Y_test, model.predict(B))
-        model.tau = tau
+        on_val = choose_adjustment(model, A[cut:], Y[cut:])
         key = f"{feature}/{name}"
-        variants[key] = {**scores(Y_test, model.predict(B)), "tau": tau,
-                         "validation": on_val[tau], "validation_tau0": on_val[0.0],
-                         "test_tau0": test_tau0, "fit_s": round(fit_s)}  # fmt: skip
+        variants[key] = {**scores(Y_test, model.predict(B)), "tau": model.tau,
+                         "prior_shift": model.prior_shift,
+                         "validation": on_val[model.tau, model.prior_shift],
+                         "unshifted": {**test_unshifted, "tau": tau0,
+                                       "validation": unshifted[tau0, 0.0]},
+                         "validation_tau0": on_val[0.0, 0.0], "test_tau0": test_tau0,
+                         "fit_s": round(fit_s)}  # fmt: skip
         print(json.dumps({key: variants[key]}), file=sys.stderr, flush=True)
     out["variants"] = variants
     out["n_validation"] = len(texts) - cut

@@ -36,6 +36,14 @@ held-out data (Platt scaling over the labels the model predicts there), so that 
 confidence is the share of such predictions that are right. The logit adjustment predicts rare
 labels on less evidence than even odds, so b comes out negative and a label just over the
 threshold reads about 30%, not 50%; the prediction itself stays s > 0.
+
+Label shift (Saerens et al. 2002): arXiv's category shares drift month to month (cs.IT was 1.3%
+of the 2025-26 training papers, 4.7% of the last three months'), and a model fit on a year of
+papers predicts with the year's shares. Rows given in time order, fit() also counts each label's
+log-odds over the most recent ``recent_share`` of the rows; with ``prior_shift`` g > 0 the score
+used is s + g * (recent log-odds - log-odds of all rows) - tau * log prior: the Bayes correction
+of a classifier's prior to the recent one at g = 1. Like tau it is applied after training, so
+fit_with_validation chooses it on the held-out part (g = 0 where it does not help there).
 """
 
 from __future__ import annotations
@@ -48,9 +56,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ml.versioning import check_format, format_header
+from ml.versioning import check_format, format_header, read_config
 
-FORMAT = "zlpr-linear/2"
+FORMAT = "zlpr-linear/3"
+_READS = (FORMAT, "zlpr-linear/2")  # /2: no label shift stored (read as none)
 
 
 def zlpr_loss_and_grad(
@@ -114,6 +123,8 @@ class ZLPRClassifier:
     min_steps: Adam runs more epochs than ``epochs`` when needed to take at least this many
         minibatch steps (a few thousand samples make only a few steps per epoch).
     tau: logit adjustment, the score used is s - tau * log prior (may be changed after fit).
+    prior_shift, recent_share: the label-shift correction (module docstring): its weight g
+        (may be changed after fit) and the most recent share of the rows it counts.
     class_weight_power: weight of each label's positives, (median prior / prior)^power.
     adaptive_threshold: learn a per-sample threshold score s_0(x) instead of the fixed 0.
     confidence_scale, confidence_offset: confidence = sigmoid(scale * adjusted score + offset).
@@ -139,7 +150,11 @@ class ZLPRClassifier:
         confidence_offset: float = 0.0,
         stack_weight: float = 0.0,
         stack_folds: int = 4,
+        prior_shift: float = 0.0,
+        recent_share: float = 0.15,
     ) -> None:
+        self.prior_shift = prior_shift
+        self.recent_share = recent_share
         self.stack_weight = stack_weight
         self.stack_folds = stack_folds
         self.tau = tau
@@ -201,6 +216,7 @@ class ZLPRClassifier:
         else:
             raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
         self.log_prior_ = np.log(prior).astype(np.float32)
+        self.label_shift_ = self._label_shift(targets[:, : len(classes_)])
         self.initial_loss_, self.loss_, self.n_iter_ = info
         self.coef_ = weight.T.astype(np.float32).copy()  # (L, d)
         self.intercept_ = bias.astype(np.float32)
@@ -208,8 +224,21 @@ class ZLPRClassifier:
         self.n_features_in_ = n_features
         return self
 
+    def _label_shift(self, targets: np.ndarray) -> np.ndarray:
+        """Recent log-odds minus all rows' log-odds per label (zeros below MIN_RECENT_ROWS)."""
+        n_recent = int(targets.shape[0] * self.recent_share)
+        if n_recent < MIN_RECENT_ROWS:
+            return np.zeros(targets.shape[1], np.float32)
+
+        def log_odds(rows: np.ndarray) -> np.ndarray:
+            share = (rows.sum(axis=0, dtype=np.float64) + 1.0) / (rows.shape[0] + 2.0)
+            return np.log(share / (1.0 - share))
+
+        return (log_odds(targets[-n_recent:]) - log_odds(targets)).astype(np.float32)
+
     def _first_stage(self) -> ZLPRClassifier:
-        return ZLPRClassifier(**{**self.get_params(), "tau": 0.0, "stack_weight": 0.0})
+        params = {**self.get_params(), "tau": 0.0, "prior_shift": 0.0, "stack_weight": 0.0}
+        return ZLPRClassifier(**params)
 
     def _fit_first_stage(self, X, targets: np.ndarray, classes: list[str]):
         """The rows beside their out-of-fold first-stage scores, and the first stage fitted on
@@ -244,8 +273,10 @@ class ZLPRClassifier:
         return scores
 
     def decision_function(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """Adjusted scores s - tau * log prior, shape (n, L); a label is predicted where > 0."""
-        return self.raw_scores(X) - self.tau * self.log_prior_
+        """Adjusted scores s + g * label shift - tau * log prior, shape (n, L); a label is
+        predicted where > 0."""
+        adjustment = self.prior_shift * self.label_shift_ - self.tau * self.log_prior_
+        return self.raw_scores(X) + adjustment
 
     def predict(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
         """(n, L) 0/1 matrix: label predicted where its adjusted score is above 0."""
@@ -316,6 +347,8 @@ class ZLPRClassifier:
             "confidence_offset": self.confidence_offset,
             "stack_weight": self.stack_weight,
             "stack_folds": self.stack_folds,
+            "prior_shift": self.prior_shift,
+            "recent_share": self.recent_share,
         }
 
     def save(self, path: Path | str) -> None:
@@ -326,6 +359,7 @@ class ZLPRClassifier:
             coef=self.coef_,
             intercept=self.intercept_,
             log_prior=self.log_prior_,
+            label_shift=self.label_shift_,
         )
         config = {
             **format_header(FORMAT),
@@ -340,12 +374,16 @@ class ZLPRClassifier:
     @classmethod
     def load(cls, path: Path | str) -> ZLPRClassifier:
         path = Path(path)
-        config = check_format(path, FORMAT)
+        config = read_config(path)
+        if config.get("format") not in _READS:
+            check_format(path, FORMAT)  # raises ArtifactMismatch naming both formats
         model = cls(**config["params"])
         with np.load(path / "arrays.npz") as arrays:
             model.coef_ = arrays["coef"]
             model.intercept_ = arrays["intercept"]
             model.log_prior_ = arrays["log_prior"]
+            shift = arrays["label_shift"] if "label_shift" in arrays else None
+        model.label_shift_ = np.zeros_like(model.log_prior_) if shift is None else shift
         model.classes_ = list(config["classes"])
         model.n_features_in_ = config["n_features_in"]
         first = path / "first_stage"
@@ -358,9 +396,13 @@ class ZLPRClassifier:
 # Logit adjustments tried on the held-out part; 0 is plain ZLPR. Steps of 0.05 up to 0.8:
 # micro- and macro-F1 move by a point or more between 0.3 and 0.4.
 TAUS = (*(round(0.05 * i, 2) for i in range(17)), 1.0, 1.25, 1.5)
+# Label-shift weights g tried on the held-out part (0: the prior of all training rows).
+PRIOR_SHIFTS = (0.0, 0.5, 1.0)
 MIN_VALIDATION = 50
 MIN_CALIBRATION_PAIRS = 20
 MIN_STACK_ROWS = 10_000
+# The label shift needs this many recent rows (fewer: a label's share there is mostly chance).
+MIN_RECENT_ROWS = 500
 # Tau is chosen on micro-F1 plus macro-F1 over the labels with at least this many held-out
 # papers: a label's F1 on fewer is mostly chance (one paper moves it by 0.1 or more), and the
 # app's rarest labels (from MIN_LABEL_COUNT training papers) have one or two there.
@@ -379,6 +421,35 @@ def f1_scores(Y: np.ndarray, P: np.ndarray, min_positives: int = 1) -> dict[str,
     return {"micro_f1": round(float(micro), 4), "macro_f1": round(float(macro), 4)}
 
 
+def choose_adjustment(
+    model: ZLPRClassifier,
+    X: np.ndarray | sp.spmatrix,
+    Y: np.ndarray,
+    taus: Sequence[float] = TAUS,
+    prior_shifts: Sequence[float] = PRIOR_SHIFTS,
+) -> dict[tuple[float, float], dict[str, float]]:
+    """Set ``model``'s tau and prior_shift g to the pair with the best micro- + macro-F1 on the
+    held-out rows (X, Y) (macro over the labels with MIN_HELD_OUT_POSITIVES of them or more);
+    returns every pair's scores."""
+    raw = model.raw_scores(X)
+    scored = {}
+    for g in prior_shifts:
+        for tau in taus:
+            adjusted = raw + g * model.label_shift_ - tau * model.log_prior_
+            scored[tau, g] = f1_scores(Y, adjusted > 0, MIN_HELD_OUT_POSITIVES)
+    model.tau, model.prior_shift = max(scored, key=lambda k: _f1_sum(scored[k]))
+    return scored
+
+
+def _f1_sum(scores: dict[str, float]) -> float:
+    return scores["micro_f1"] + scores["macro_f1"]
+
+
+def _best_tau(scored: dict, taus: Sequence[float], g: float) -> dict:
+    tau = max(taus, key=lambda t: _f1_sum(scored[t, g]))
+    return {"tau": tau, **scored[tau, g]}
+
+
 def fit_with_validation(
     X: np.ndarray | sp.spmatrix,
     Y: np.ndarray,
@@ -386,15 +457,19 @@ def fit_with_validation(
     params: dict | None = None,
     validation: float = 0.15,
     taus: Sequence[float] = TAUS,
+    prior_shifts: Sequence[float] = PRIOR_SHIFTS,
 ) -> tuple[ZLPRClassifier, dict]:
-    """Fit with ``params``, choosing tau and the confidence calibration on the last rows held out.
+    """Fit with ``params``, choosing tau, the label shift's weight g and the confidence
+    calibration on the last rows held out.
 
     The rows are expected in time order: the last ``validation`` share is held out, a model fit
-    on the rest picks the tau with the best sum of micro- and macro-F1 on it (macro over the
-    labels with MIN_HELD_OUT_POSITIVES held-out papers or more) and calibrates its confidences
-    there (fit_confidence), then the model is refit on all rows with those numbers. With fewer
-    than MIN_VALIDATION held-out rows it fits once with ``params`` as given.
-    Returns (model, report with the chosen numbers and every tau's held-out scores).
+    on the rest picks the (tau, g) with the best sum of micro- and macro-F1 on it (macro over the
+    labels with MIN_HELD_OUT_POSITIVES held-out papers or more; its label shift counted on its
+    own most recent rows, so it predicts the held-out months from what came before them, as
+    the refit model predicts the months after its rows) and calibrates its confidences there
+    (fit_confidence), then the model is refit on all rows with those numbers. With fewer than
+    MIN_VALIDATION held-out rows it fits once with ``params`` as given.
+    Returns (model, report with the chosen numbers and every (tau, g)'s held-out scores).
     """
     params = dict(params or {})
     n_val = int(X.shape[0] * validation)
@@ -403,23 +478,21 @@ def fit_with_validation(
     cut = X.shape[0] - n_val
     held_out = ZLPRClassifier(**params).fit(X[:cut], Y[:cut], classes)
     Y_val = Y[cut:]
-    by_tau = {}
-    for tau in taus:
-        held_out.tau = tau
-        by_tau[tau] = f1_scores(Y_val, held_out.predict(X[cut:]), MIN_HELD_OUT_POSITIVES)
-    best = max(taus, key=lambda t: by_tau[t]["micro_f1"] + by_tau[t]["macro_f1"])
-    held_out.tau = best
+    scored = choose_adjustment(held_out, X[cut:], Y_val, taus, prior_shifts)
+    tau, g = held_out.tau, held_out.prior_shift
     scale, offset = held_out.fit_confidence(X[cut:], Y_val)
-    model = ZLPRClassifier(
-        **{**params, "tau": best, "confidence_scale": scale, "confidence_offset": offset}
-    )
+    model = ZLPRClassifier(**{**params, "tau": tau, "prior_shift": g,
+                              "confidence_scale": scale, "confidence_offset": offset})  # fmt: skip
     report = {
         "validated": True,
         "n_validation": n_val,
-        "tau": best,
+        "tau": tau,
+        "prior_shift": g,
         "confidence_scale": round(scale, 4),
         "confidence_offset": round(offset, 4),
-        "validation": {str(t): v for t, v in by_tau.items()},
+        "validation": {str(t): scored[t, g] for t in taus},  # at the chosen g
+        # each g's best tau and scores there
+        "by_prior_shift": {str(s): _best_tau(scored, taus, s) for s in prior_shifts},
     }
     return model.fit(X, Y, classes), report
 

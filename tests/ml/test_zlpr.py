@@ -354,3 +354,79 @@ def test_a_stacked_model_missing_its_first_stage_is_refused_at_load(tmp_path):
     shutil.rmtree(tmp_path / "t" / "first_stage")
     with pytest.raises(ValueError, match="without its first stage"):
         ZLPRClassifier.load(tmp_path / "t")
+
+
+def _drifting(n=4000, seed=5, late_share=0.4):
+    """Rows in time order; label "b" goes from 5% of the early rows to ``late_share`` of the
+    last quarter, its evidence (a noisy feature) the same throughout. Label "a" does not drift."""
+    rng = np.random.default_rng(seed)
+    late = np.arange(n) >= n * 3 // 4
+    b = rng.random(n) < np.where(late, late_share, 0.05)
+    a = rng.random(n) < 0.3
+    X = np.column_stack([a + rng.normal(0, 0.6, n), b + rng.normal(0, 0.6, n), rng.normal(0, 1, n)])
+    return X, np.column_stack([a, b]).astype(np.float32)
+
+
+def test_label_shift_is_the_recent_rows_log_odds_minus_all_rows():
+    X, y = _drifting()
+    model = ZLPRClassifier(alpha=1e-4, recent_share=0.15).fit(X, y, ["a", "b"])
+    recent = y[-600:]
+
+    def log_odds(rows):
+        share = (rows.sum(axis=0) + 1) / (len(rows) + 2)
+        return np.log(share / (1 - share))
+
+    expected = log_odds(recent) - log_odds(y)
+    assert expected[1] > 1.0  # b drifted up
+    np.testing.assert_allclose(model.label_shift_, expected, rtol=1e-5)
+    assert abs(model.label_shift_[0]) < 0.2  # a did not
+    model.tau = 0.0
+    plain = model.predict(X[-600:])[:, 1].sum()
+    model.prior_shift = 1.0
+    assert model.predict(X[-600:])[:, 1].sum() > plain  # shifted: b predicted more often
+    few = ZLPRClassifier(alpha=1e-4).fit(X[:3000], y[:3000], ["a", "b"])  # 450 recent rows
+    np.testing.assert_array_equal(few.label_shift_, np.zeros(2, np.float32))
+
+
+def test_validation_applies_the_label_shift_where_a_label_drifted_and_it_helps_on_later_rows():
+    X, y = _drifting(8000)
+    model, report = fit_with_validation(X, y, ["a", "b"], {"alpha": 1e-4}, taus=(0.0,))
+    assert report["prior_shift"] > 0 and model.prior_shift == report["prior_shift"]
+    by_shift = report["by_prior_shift"]
+    assert by_shift["0.0"]["macro_f1"] < by_shift[str(model.prior_shift)]["macro_f1"]
+    X_new, y_new = _drifting(8000, seed=6, late_share=0.4)
+    X_new, y_new = X_new[6000:], y_new[6000:]  # later rows, where b is 40%
+    shifted = f1_scores(y_new, model.predict(X_new))
+    model.prior_shift = 0.0
+    assert f1_scores(y_new, model.predict(X_new))["macro_f1"] < shifted["macro_f1"] - 0.02
+
+
+def test_rows_in_no_time_order_get_next_to_no_label_shift():
+    X, y = _long_tailed(3000)
+    rng = np.random.default_rng(3)
+    order = rng.permutation(len(y))  # no time order: recent rows are like all others
+    model, report = fit_with_validation(X[order], y[order], ["common", "rare"], {"alpha": 1e-4})
+    assert set(report["by_prior_shift"]) == {"0.0", "0.5", "1.0"}
+    assert np.abs(model.label_shift_).max() < 0.5
+
+
+def test_the_label_shift_survives_save_and_load_and_an_older_model_loads_without_one(tmp_path):
+    X, y = _drifting()
+    model = ZLPRClassifier(alpha=1e-4, prior_shift=1.0, tau=0.1).fit(X, y, ["a", "b"])
+    model.save(tmp_path / "m")
+    loaded = ZLPRClassifier.load(tmp_path / "m")
+    assert loaded.prior_shift == 1.0
+    np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
+    # A zlpr-linear/2 model (before the label shift): no shift stored, none applied.
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["format"] = "zlpr-linear/2"
+    for key in ("prior_shift", "recent_share"):
+        del config["params"][key]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with np.load(tmp_path / "m" / "arrays.npz") as arrays:
+        kept = {k: arrays[k] for k in ("coef", "intercept", "log_prior")}
+    np.savez(tmp_path / "m" / "arrays.npz", **kept)
+    old = ZLPRClassifier.load(tmp_path / "m")
+    assert old.prior_shift == 0.0 and not old.label_shift_.any()
+    model.prior_shift = 0.0
+    np.testing.assert_array_equal(old.decision_function(X), model.decision_function(X))
