@@ -14,7 +14,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -139,7 +139,10 @@ def _train(run: TrainingRun, progress: bool) -> None:
     timings["embed_s"] = round(time.perf_counter() - started, 1)
     _save(run, stats=_phase("fitting"))
 
-    papers = list(Paper.objects.filter(pk__in=pks).order_by("pk").only(*_FIELDS))
+    # In announcement order (unknown first): train_artifacts takes the last rows as the most
+    # recent papers, held out to choose the tagger's adjustment and its label-shift correction.
+    order = (F("announced").asc(nulls_first=True), "pk")
+    papers = list(Paper.objects.filter(pk__in=pks).order_by(*order).only(*_FIELDS))
     raw, found = VectorStore(encoder.encoder_id_).read([p.pk for p in papers])
     papers = [p for p, ok in zip(papers, found, strict=True) if ok]
     artifacts = train_artifacts(

@@ -4,6 +4,7 @@ These run the real encoder and fit real models on a slice of the shipped sample,
 marked slow; the model set is trained once per session and installed into each test's data dir.
 """
 
+import datetime as dt
 import gzip
 import io
 import json
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from ml.artifacts import ArtifactSet
+from ml.artifacts import ArtifactSet, train_artifacts
 from ml.encoder import MIN_COSINE, paper_text
 from ml.versioning import ArtifactMismatch, ArtifactMissing
 from papers.enrichment import enrich, tasks, training
@@ -320,3 +321,27 @@ def test_train_models_command_trains_and_enriches(settings):
     # A later training keeps the variant: the stored vectors stay usable.
     call_command("train_models", verbosity=0)
     assert load_current().trained["encoder_choice"]["by"] == f"kept from {artifacts.version}"
+
+
+def test_training_reads_papers_in_announcement_order_so_the_held_out_rows_are_the_latest(
+    settings, monkeypatch
+):
+    settings.ML_MIN_TRAIN_PAPERS = 20
+    load_sample(30)
+    # Loaded in one order, announced in the reverse one (a backfill of older papers, say).
+    pks = list(Paper.objects.order_by("pk").values_list("pk", flat=True))
+    for days, pk in enumerate(reversed(pks)):
+        Paper.objects.filter(pk=pk).update(announced=dt.date(2026, 1, 1) + dt.timedelta(days))
+    Paper.objects.filter(pk=pks[0]).update(announced=None)
+    seen = []
+
+    def recording(texts, *args, **kwargs):
+        seen.append(list(texts))
+        return train_artifacts(texts, *args, **kwargs)
+
+    monkeypatch.setattr(training, "train_artifacts", recording)
+    call_command("train_models", verbosity=0)
+    by_text = {paper_text(p.title, p.abstract): p for p in Paper.objects.all()}
+    order = [by_text[t].pk for t in seen[0]]
+    assert len(order) == 30
+    assert order == [pks[0], *reversed(pks[1:])]  # unknown date first, then oldest to newest
