@@ -7,7 +7,9 @@ import pytest
 
 from ml.versioning import ArtifactMissing
 from ml.zlpr import (
+    MIN_SHIFT_GAIN,
     ZLPRClassifier,
+    choose_adjustment,
     f1_scores,
     fit_with_validation,
     label_indicator,
@@ -401,13 +403,29 @@ def test_validation_applies_the_label_shift_where_a_label_drifted_and_it_helps_o
     assert f1_scores(y_new, model.predict(X_new))["macro_f1"] < shifted["macro_f1"] - 0.02
 
 
-def test_rows_in_no_time_order_get_next_to_no_label_shift():
+def test_a_label_shift_is_applied_only_where_it_gains_the_margin_on_the_held_out_rows():
+    X, y = _drifting(8000, seed=4, late_share=0.07)  # b drifts from 5% to 7%: a faint shift
+    model = ZLPRClassifier(alpha=1e-4).fit(X[:6800], y[:6800], ["a", "b"])
+
+    def gain(scored, g):
+        return sum(scored[0.0, g].values()) - sum(scored[0.0, 0.0].values())
+
+    scored = choose_adjustment(model, X[6800:], y[6800:], taus=(0.0,), prior_shifts=(0.0, 0.5))
+    assert 0 < gain(scored, 0.5) < MIN_SHIFT_GAIN
+    assert model.prior_shift == 0.0
+    scored = choose_adjustment(model, X[6800:], y[6800:], taus=(0.0,), prior_shifts=(0.0, 1.0))
+    assert gain(scored, 1.0) >= MIN_SHIFT_GAIN
+    assert model.prior_shift == 1.0
+
+
+def test_rows_in_no_time_order_get_next_to_no_label_shift_and_it_is_not_applied():
     X, y = _long_tailed(3000)
     rng = np.random.default_rng(3)
     order = rng.permutation(len(y))  # no time order: recent rows are like all others
     model, report = fit_with_validation(X[order], y[order], ["common", "rare"], {"alpha": 1e-4})
     assert set(report["by_prior_shift"]) == {"0.0", "0.5", "1.0"}
     assert np.abs(model.label_shift_).max() < 0.5
+    assert report["prior_shift"] == model.prior_shift == 0.0  # no clear gain: not applied
 
 
 def test_the_label_shift_survives_save_and_load_and_an_older_model_loads_without_one(tmp_path):
