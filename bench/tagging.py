@@ -57,7 +57,7 @@ from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 
 from bench.arxiv_data import EMBED_TRAIN_RECENT, load_papers, temporal_split  # noqa: E402
 from ml.encoder import paper_text  # noqa: E402
-from ml.zlpr import ZLPRClassifier, choose_adjustment, label_indicator  # noqa: E402
+from ml.zlpr import ZLPRClassifier, choose_adjustment, f1_sum, label_indicator  # noqa: E402
 from papers.names import author_keys  # noqa: E402
 from papers.taxonomy import canonical_categories  # noqa: E402
 
@@ -286,7 +286,7 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     # The same model at the label-shift weight g > 0 with the best held-out sum, at its tau.
     validation = artifacts.trained["tagger_validation"]
     g, best = max(((float(g), v) for g, v in validation["by_prior_shift"].items() if float(g)),
-                  key=lambda gv: _f1_sum(gv[1]))  # fmt: skip
+                  key=lambda gv: f1_sum(gv[1]))  # fmt: skip
     chosen = tagger.tau, tagger.prior_shift
     tagger.tau, tagger.prior_shift = best["tau"], g
     shifted = {**scores(Y_test, scored_labels(tagger.predict(inputs))), "tau": best["tau"],
@@ -322,7 +322,7 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
         chosen = model.tau, model.prior_shift
         # The best pair with a label shift g > 0, and no adjustment at all.
         model.tau, model.prior_shift = max(
-            (k for k in on_val if k[1]), key=lambda k: _f1_sum(on_val[k])
+            (k for k in on_val if k[1]), key=lambda k: f1_sum(on_val[k])
         )
         shifted = {
             **scores(Y_test, model.predict(B)),
@@ -345,12 +345,8 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     return out
 
 
-def _f1_sum(scored: dict) -> float:
-    return scored["micro_f1"] + scored["macro_f1"]
-
-
 def _validation_sum(variant: dict) -> float:
-    return _f1_sum(variant["validation"])
+    return f1_sum(variant["validation"])
 
 
 def confidence_spread(confidences: np.ndarray) -> dict:

@@ -443,22 +443,23 @@ def choose_adjustment(
         for tau in taus:
             adjusted = raw + g * model.label_shift_ - tau * model.log_prior_
             scored[tau, g] = f1_scores(Y, adjusted > 0, MIN_HELD_OUT_POSITIVES)
-    best = max(scored, key=lambda k: _f1_sum(scored[k]))
+    best = max(scored, key=lambda k: f1_sum(scored[k]))
     unshifted = max(
-        (k for k in scored if k[1] == 0.0), key=lambda k: _f1_sum(scored[k]), default=None
+        (k for k in scored if k[1] == 0.0), key=lambda k: f1_sum(scored[k]), default=None
     )
-    if unshifted and _f1_sum(scored[best]) < _f1_sum(scored[unshifted]) + MIN_SHIFT_GAIN:
+    if unshifted and f1_sum(scored[best]) < f1_sum(scored[unshifted]) + MIN_SHIFT_GAIN:
         best = unshifted
     model.tau, model.prior_shift = best
     return scored
 
 
-def _f1_sum(scores: dict[str, float]) -> float:
+def f1_sum(scores: dict[str, float]) -> float:
+    """micro- + macro-F1: what the held-out choices of tau and g maximise."""
     return scores["micro_f1"] + scores["macro_f1"]
 
 
 def _best_tau(scored: dict, taus: Sequence[float], g: float) -> dict:
-    tau = max(taus, key=lambda t: _f1_sum(scored[t, g]))
+    tau = max(taus, key=lambda t: f1_sum(scored[t, g]))
     return {"tau": tau, **scored[tau, g]}
 
 
