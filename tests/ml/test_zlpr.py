@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ml.versioning import ArtifactMissing
+from ml.versioning import REBUILD_COMMAND, ArtifactMismatch, ArtifactMissing
 from ml.zlpr import (
     MIN_SHIFT_GAIN,
     ZLPRClassifier,
@@ -448,3 +448,13 @@ def test_the_label_shift_survives_save_and_load_and_an_older_model_loads_without
     assert old.prior_shift == 0.0 and not old.label_shift_.any()
     model.prior_shift = 0.0
     np.testing.assert_array_equal(old.decision_function(X), model.decision_function(X))
+
+
+def test_a_tagger_of_an_unknown_format_is_refused_with_the_rebuild_command(tmp_path):
+    X, y = _drifting()
+    ZLPRClassifier(alpha=1e-4).fit(X, y, ["a", "b"]).save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["format"] = "zlpr-linear/1"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtifactMismatch, match=REBUILD_COMMAND):
+        ZLPRClassifier.load(tmp_path / "m")
