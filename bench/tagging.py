@@ -15,6 +15,9 @@ adjustment tau, of the label-shift weight g and of the confidence calibration) f
 whole training part (train_models fits the 100k most recent papers, all of them at this size)
 and scored on the test part's ``--test-sample`` papers (4,000 by default; 0: all);
 ``shifted``: the same model at the g > 0 with the best held-out score, at its own tau.
+Diagnostics of the headline, never used to choose anything: ``tau_on_test``, its scores on
+the test sample at each of TEST_TAUS and at the chosen tau (is there a tau where both goals
+hold?), and ``per_label``, each scored label's test papers and F1 (where macro-F1 is lost).
 Vectors come from the embedding cache (bench/embedding_cache.py, encoder ``--encoder``), one
 entry per training month, so ``--train-months N`` (the N most recent months) reuses them.
 Keywords, which this bench does not score, are fitted with one epoch to save minutes.
@@ -63,6 +66,8 @@ from papers.taxonomy import canonical_categories  # noqa: E402
 
 MIN_TRAIN_PAPERS = 50
 TEST_SAMPLE = 4_000
+# Taus at which the headline is also scored on the test months (a diagnostic only).
+TEST_TAUS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 VALIDATION = 0.15
 
 
@@ -291,8 +296,16 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     tagger.tau, tagger.prior_shift = best["tau"], g
     shifted = {**scores(Y_test, scored_labels(tagger.predict(inputs))), "tau": best["tau"],
                "prior_shift": g, "validation": best}  # fmt: skip
+    # Diagnostics, never used to choose: the same model at other taus on the test months (is
+    # there a tau where both goals hold?), and each scored label's F1 at the chosen one.
+    tau_on_test = {}
+    for tau in sorted({*TEST_TAUS, chosen[0]}):  # the chosen tau too, as a check
+        tagger.tau, tagger.prior_shift = tau, chosen[1]
+        tau_on_test[str(tau)] = scores(Y_test, scored_labels(tagger.predict(inputs)))
     tagger.tau, tagger.prior_shift = chosen
-    out["zlpr"] = {**scores(Y_test, P), "tag_features": artifacts.trained["tag_features"],
+    out["zlpr"] = {**scores(Y_test, P), "tau_on_test": tau_on_test,
+                   "per_label": per_label(Y_test, P, classes),
+                   "tag_features": artifacts.trained["tag_features"],
                    "params": tagger.get_params(), "n_app_labels": len(tagger.classes_),
                    "validation": validation, "shifted": shifted,
                    "confidence_of_predicted": confidence_spread(proba[predicted > 0]),
@@ -343,6 +356,14 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     out["chosen_on_validation"] = max(variants, key=lambda k: _validation_sum(variants[k]))
     out["shipped_variant"] = shipped_variant()
     return out
+
+
+def per_label(Y: np.ndarray, P: np.ndarray, classes: list[str]) -> dict[str, dict]:
+    """Each scored label's test papers and F1, rarest first: where macro-F1 is lost."""
+    f1 = f1_score(Y, P, average=None, zero_division=0)
+    n = Y.sum(axis=0)
+    return {classes[j]: {"n": int(n[j]), "f1": round(float(f1[j]), 3)}
+            for j in np.argsort(n, kind="stable")}  # fmt: skip
 
 
 def _validation_sum(variant: dict) -> float:
