@@ -27,15 +27,16 @@ Keywords, which this bench does not score, are fitted with one epoch to save min
 on the same training papers and scored on the whole test part and on the sample (``sample``).
 ``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, both
 beside the authors' label history, and also beside the nearest training papers' labels; logit
-adjustment, learnt threshold s_0, a stacked second stage; class weights lost in every earlier
-run and are tried no more), each fitted on the first 85% of the training papers (time order)
-with tau and the label-shift weight g chosen on the last 15% as ml.zlpr.choose_adjustment
-chooses them for the app (the training part's own validation part: ``validation``,
-``validation_tau0``; ``prior_shift`` is g, ``shifted`` the best pair with g > 0), then scored
-on the test papers. The author history is counted over the whole training part, each paper's
-own labels left out, as train_artifacts counts it; a validation paper's history so includes its
-co-authors' other validation papers, which test papers do not see of each other. The label
-neighbours are likewise found among all training papers (each paper's own row left out).
+adjustment, learnt threshold s_0, a stacked second stage, alone or blended with its first
+stage; class weights lost in every earlier run and are tried no more), each fitted on the first
+85% of the training papers (time order) with tau and the label-shift weight g chosen on the
+last 15% as ml.zlpr.choose_adjustment chooses them for the app (the training part's own
+validation part: ``validation``, ``validation_tau0``; ``prior_shift`` is g, ``shifted`` the
+best pair with g > 0), then scored on the test papers. The author history is counted over
+the whole training part, each paper's own labels left out, as train_artifacts counts it; a
+validation paper's history so includes its co-authors' other validation papers, which test
+papers do not see of each other. The label neighbours are likewise found among all training
+papers (each paper's own row left out).
 ``chosen_on_validation`` names the variant with the best micro- + macro-F1 on that validation
 part; ``shipped_variant`` the one ml/artifacts.py TAG_FEATURES and TAGGER ship.
 ``--subset-only``: the quick mode, everything on the EMBED_TRAIN_RECENT most recent training
@@ -92,6 +93,11 @@ CONFIGS = {
     "learnt_threshold": {"adaptive_threshold": True},
     "learnt_threshold+class_weight_0.5": {"adaptive_threshold": True, "class_weight_power": 0.5},
     "learnt_threshold+stacked": {"adaptive_threshold": True, "stack_weight": 0.3},
+    "learnt_threshold+stacked+blend": {
+        "adaptive_threshold": True,
+        "stack_weight": 0.3,
+        "stack_blend": 0.5,
+    },
 }
 
 
@@ -130,9 +136,10 @@ def feature_kinds() -> dict[str, tuple[dict, dict]]:
 
 
 def variant_grid() -> list[tuple[str, str]]:
-    """(features, config) pairs tried: 10 fits at 47k papers. Class weights lost in every run of
+    """(features, config) pairs tried: 11 fits at 47k papers. Class weights lost in every run of
     this bench before artifact format 4 (CONFIGS keeps them), so they are tried no more."""
-    return [("tfidf+whitened+history+neighbours", "learnt_threshold+stacked"),
+    return [("tfidf+whitened+history+neighbours", "learnt_threshold+stacked+blend"),
+            ("tfidf+whitened+history+neighbours", "learnt_threshold+stacked"),
             ("tfidf+whitened+history+neighbours", "learnt_threshold"),
             ("tfidf+whitened+history", "plain"), ("tfidf+whitened+history", "learnt_threshold"),
             ("tfidf+whitened+history", "learnt_threshold+stacked"),

@@ -29,6 +29,10 @@ beside sqrt(w) * tanh(s / 2) of all first-stage scores s; at prediction the firs
 on every row, gives those scores. It costs five fits instead of one; below MIN_STACK_ROWS
 training rows (the shipped sample's first training among them) the model stays one stage, where
 the gain was not measured and the extra minutes would fall on a first run.
+The two stages err differently: the second gains where labels come together and loses some of
+the first stage's calibration on the rest (it learnt from out-of-fold scores, noisier than the
+refit first stage's). With ``stack_blend`` b the score used is (1 - b) * s_second + b * s_first,
+both after their learnt thresholds: the mean of the two at b = 0.5.
 
 ``confidence_scale`` c and ``confidence_offset`` b turn the adjusted score into the confidence
 shown, sigmoid(c s + b): c = 2, b = 0 is ZLPR's own reading. fit_confidence() fits both on
@@ -59,8 +63,9 @@ import scipy.sparse as sp
 
 from ml.versioning import check_format, format_header, read_config
 
-FORMAT = "zlpr-linear/3"
-_READS = (FORMAT, "zlpr-linear/2")  # /2: no label shift stored (read as none)
+FORMAT = "zlpr-linear/4"
+# /3: no stack blend (read as 0, the second stage alone); /2: nor a label shift (read as none)
+_READS = (FORMAT, "zlpr-linear/3", "zlpr-linear/2")
 
 
 def zlpr_loss_and_grad(
@@ -131,6 +136,8 @@ class ZLPRClassifier:
     confidence_scale, confidence_offset: confidence = sigmoid(scale * adjusted score + offset).
     stack_weight, stack_folds: weight of the first stage's scores in a stacked second stage,
         and the folds that score the training rows (0: one stage).
+    stack_blend: share of the first stage's score in a stacked model's score (0: the second
+        stage's alone; may be changed after fit).
     """
 
     def __init__(
@@ -151,6 +158,7 @@ class ZLPRClassifier:
         confidence_offset: float = 0.0,
         stack_weight: float = 0.0,
         stack_folds: int = 4,
+        stack_blend: float = 0.0,
         prior_shift: float = 0.0,
         recent_share: float = 0.15,
     ) -> None:
@@ -158,6 +166,7 @@ class ZLPRClassifier:
         self.recent_share = recent_share
         self.stack_weight = stack_weight
         self.stack_folds = stack_folds
+        self.stack_blend = stack_blend
         self.tau = tau
         self.class_weight_power = class_weight_power
         self.adaptive_threshold = adaptive_threshold
@@ -192,6 +201,8 @@ class ZLPRClassifier:
             raise ValueError("no labels to learn")
         if self.stack_weight > 0 and self.stack_folds < 2:
             raise ValueError(f"stacking needs at least 2 folds, got {self.stack_folds}")
+        if not 0.0 <= self.stack_blend <= 1.0:
+            raise ValueError(f"stack_blend is a share from 0 to 1, got {self.stack_blend}")
         n_features = X.shape[1]
         self.first_ = None
         if self.stack_weight > 0 and X.shape[0] >= MIN_STACK_ROWS:
@@ -238,7 +249,8 @@ class ZLPRClassifier:
         return (log_odds(targets[-n_recent:]) - log_odds(targets)).astype(np.float32)
 
     def _first_stage(self) -> ZLPRClassifier:
-        params = {**self.get_params(), "tau": 0.0, "prior_shift": 0.0, "stack_weight": 0.0}
+        params = {**self.get_params(), "tau": 0.0, "prior_shift": 0.0, "stack_weight": 0.0,
+                  "stack_blend": 0.0}  # fmt: skip
         return ZLPRClassifier(**params)
 
     def _fit_first_stage(self, X, targets: np.ndarray, classes: list[str]):
@@ -261,16 +273,21 @@ class ZLPRClassifier:
         return np.hstack([np.asarray(X, dtype=np.float32), extra])
 
     def raw_scores(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
-        """Scores s (minus the learnt threshold s_0 if any) before logit adjustment, (n, L)."""
+        """Scores s (minus the learnt threshold s_0 if any; a stacked model's blended with its
+        first stage's by ``stack_blend``) before logit adjustment, (n, L)."""
         if not hasattr(self, "coef_"):
             raise RuntimeError("ZLPRClassifier is not fitted; call fit() first")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
+        first = None
         if self.first_ is not None:
-            X = self._beside_scores(X, self.first_.raw_scores(X))
+            first = self.first_.raw_scores(X)
+            X = self._beside_scores(X, first)
         scores = np.asarray(X @ self.coef_.T, dtype=np.float32) + self.intercept_
         if self.adaptive_threshold:
             scores = scores[:, :-1] - scores[:, -1:]
+        if first is not None and self.stack_blend:
+            scores = (1.0 - self.stack_blend) * scores + self.stack_blend * first
         return scores
 
     def decision_function(self, X: np.ndarray | sp.spmatrix) -> np.ndarray:
@@ -348,6 +365,7 @@ class ZLPRClassifier:
             "confidence_offset": self.confidence_offset,
             "stack_weight": self.stack_weight,
             "stack_folds": self.stack_folds,
+            "stack_blend": self.stack_blend,
             "prior_shift": self.prior_shift,
             "recent_share": self.recent_share,
         }

@@ -344,6 +344,44 @@ def test_a_sample_sized_training_stays_one_stage_even_when_stacking_is_asked(tmp
     assert ZLPRClassifier.load(tmp_path / "tagger").first_ is None
 
 
+def test_a_blended_stacked_model_scores_the_share_weighted_mean_of_its_two_stages(tmp_path):
+    X, Y = _either_of_two(12_000, 0)
+    model = ZLPRClassifier(alpha=1e-6, stack_weight=0.3, stack_blend=0.25)
+    model.fit(X, Y, ["a", "b", "c"])
+    blended = model.raw_scores(X)
+    first = model.first_.raw_scores(X)
+    model.stack_blend = 0.0
+    second = model.raw_scores(X)
+    assert np.abs(second - first).max() > 0.5  # the stages differ, so the blend is seen
+    np.testing.assert_allclose(blended, 0.75 * second + 0.25 * first, rtol=1e-5, atol=1e-5)
+    # The blend is kept with the model and read back.
+    model.stack_blend = 0.25
+    model.save(tmp_path / "tagger")
+    loaded = ZLPRClassifier.load(tmp_path / "tagger")
+    assert loaded.stack_blend == 0.25
+    np.testing.assert_allclose(loaded.raw_scores(X), blended, atol=1e-5)
+
+
+def test_a_tagger_saved_before_the_stack_blend_loads_as_its_second_stage_alone(tmp_path):
+    X, Y = _either_of_two(12_000, 0)
+    model = ZLPRClassifier(alpha=1e-6, stack_weight=0.3).fit(X, Y, ["a", "b", "c"])
+    model.save(tmp_path / "tagger")
+    config = json.loads((tmp_path / "tagger" / "config.json").read_text())
+    config["format"] = "zlpr-linear/3"
+    del config["params"]["stack_blend"]
+    (tmp_path / "tagger" / "config.json").write_text(json.dumps(config))
+    old = ZLPRClassifier.load(tmp_path / "tagger")
+    assert old.stack_blend == 0.0
+    np.testing.assert_allclose(old.raw_scores(X), model.raw_scores(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("blend", [-0.1, 1.5])
+def test_a_stack_blend_outside_zero_to_one_is_refused(blend):
+    X, Y = _either_of_two(300, 0)
+    with pytest.raises(ValueError, match="stack_blend is a share from 0 to 1"):
+        ZLPRClassifier(stack_weight=0.3, stack_blend=blend).fit(X, Y, ["a", "b", "c"])
+
+
 def test_stacking_with_fewer_than_two_folds_is_refused():
     X, Y = _either_of_two(300, 0)
     with pytest.raises(ValueError, match="at least 2 folds"):
