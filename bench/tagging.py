@@ -28,7 +28,8 @@ on the same training papers and scored on the whole test part and on the sample 
 ``variants``: every tagger configuration tried (features: whitened vectors, TF-IDF, both, both
 beside the authors' label history, and also beside the nearest training papers' labels; logit
 adjustment, learnt threshold s_0, a stacked second stage, alone or blended with its first
-stage; class weights lost in every earlier run and are tried no more), each fitted on the first
+stage; class weights lost in every earlier run and are tried no more), each fitted on the app's
+label set (the headline's, as train_models chooses it, scored on the bench's labels) and the first
 85% of the training papers (time order) with tau and the label-shift weight g chosen on the
 last 15% as ml.zlpr.choose_adjustment chooses them for the app (the training part's own
 validation part: ``validation``, ``validation_tau0``; ``prior_shift`` is g, ``shifted`` the
@@ -260,12 +261,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(result), file=sys.stderr, flush=True)  # progress
     if not args.no_embeddings:
         result.update(embedding_results(args, train, train_rows, train_texts, test, test_texts,
-                                        sample, classes, Y, Y_test[sample]))  # fmt: skip
+                                        sample, classes, Y_test[sample]))  # fmt: skip
     print(json.dumps(result))
     return result
 
 
-def embedding_results(args, train, rows, train_texts, test, test_texts, sample, classes, Y,
+def embedding_results(args, train, rows, train_texts, test, test_texts, sample, classes,
                       Y_test) -> dict:  # fmt: skip
     """The shipped tagger, trained by the app's code, and every variant tried."""
     from bench.embedding_cache import cached_embeddings
@@ -324,7 +325,9 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
                    "timings": artifacts.trained["timings"], "fit_s": round(fit_s)}  # fmt: skip
     print(json.dumps({"zlpr": out["zlpr"]}), file=sys.stderr, flush=True)
 
-    # Every variant: fit on the first 85% of the training papers, tau on the last 15%.
+    # Every variant: fit on the first 85% of the training papers, tau on the last 15%, over the
+    # app's label set as train_models fits it (the headline's), scored on the bench's labels.
+    Y_app = label_indicator(labels, tagger.classes_)
     white = Whitening(**WHITENING).fit(V_train)
     W_train, W_test = white.transform(V_train), white.transform(V_test)
     cut = len(texts) - int(len(texts) * VALIDATION)
@@ -334,22 +337,23 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
     for feature, name in variant_grid():
         params, training = kinds[feature]
         if feature not in built:
-            features = TagFeatures(**params).fit(texts, authors, Y, W_train)
-            built = {feature: (features.transform(W_train, texts, authors, own_labels=Y),
+            features = TagFeatures(**params).fit(texts, authors, Y_app, W_train)
+            built = {feature: (features.transform(W_train, texts, authors, own_labels=Y_app),
                                features.transform(W_test, sub_test, sub_authors))}  # fmt: skip
         A, B = built[feature]
         start = time.time()
-        model = ZLPRClassifier(**training, **CONFIGS[name]).fit(A[:cut], Y[:cut], classes)
+        model = ZLPRClassifier(**training, **CONFIGS[name])
+        model.fit(A[:cut], Y_app[:cut], tagger.classes_)
         fit_s = time.time() - start
-        on_val = choose_adjustment(model, A[cut:], Y[cut:])  # (tau, g) as the app chooses
-        test = scores(Y_test, model.predict(B))
+        on_val = choose_adjustment(model, A[cut:], Y_app[cut:])  # (tau, g) as the app chooses
+        test = scores(Y_test, scored_labels(model.predict(B)))
         chosen = model.tau, model.prior_shift
         # The best pair with a label shift g > 0, and no adjustment at all.
         model.tau, model.prior_shift = max(
             (k for k in on_val if k[1]), key=lambda k: f1_sum(on_val[k])
         )
         shifted = {
-            **scores(Y_test, model.predict(B)),
+            **scores(Y_test, scored_labels(model.predict(B))),
             "tau": model.tau,
             "prior_shift": model.prior_shift,
             "validation": on_val[model.tau, model.prior_shift],
@@ -359,7 +363,7 @@ def embedding_results(args, train, rows, train_texts, test, test_texts, sample, 
         variants[key] = {**test, "tau": chosen[0], "prior_shift": chosen[1],
                          "validation": on_val[chosen], "shifted": shifted,
                          "validation_tau0": on_val[0.0, 0.0],
-                         "test_tau0": scores(Y_test, model.predict(B)),
+                         "test_tau0": scores(Y_test, scored_labels(model.predict(B))),
                          "fit_s": round(fit_s)}  # fmt: skip
         print(json.dumps({key: variants[key]}), file=sys.stderr, flush=True)
     out["variants"] = variants
