@@ -29,10 +29,10 @@ beside sqrt(w) * tanh(s / 2) of all first-stage scores s; at prediction the firs
 on every row, gives those scores. It costs five fits instead of one; below MIN_STACK_ROWS
 training rows (the shipped sample's first training among them) the model stays one stage, where
 the gain was not measured and the extra minutes would fall on a first run.
-The two stages err differently: the second gains where labels come together and loses some of
-the first stage's calibration on the rest (it learnt from out-of-fold scores, noisier than the
-refit first stage's). With ``stack_blend`` b the score used is (1 - b) * s_second + b * s_first,
-both after their learnt thresholds: the mean of the two at b = 0.5.
+The two stages err differently (the second learnt from out-of-fold first-stage scores, noisier
+than those of the first stage refit on every row), and on held-out papers their mean scores
+better than either: with ``stack_blend`` b the score used is (1 - b) * s_second + b * s_first,
+both after their learnt thresholds (the mean at b = 0.5).
 
 ``confidence_scale`` c and ``confidence_offset`` b turn the adjusted score into the confidence
 shown, sigmoid(c s + b): c = 2, b = 0 is ZLPR's own reading. fit_confidence() fits both on
