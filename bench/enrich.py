@@ -10,7 +10,8 @@ the ``--n-embed`` texts, interleaved; cosine to fp32 min and mean; load seconds)
 ``encoder_cache``: seconds to load the OpenVINO model converting it vs reading the converted
 model from the cache (--workdir); ``train_artifacts`` (seconds to fit whitening, keywords and the
 tagger on the sample, as the first run does), ``keywords`` and ``tagging`` (papers/s), and
-``first_run_estimate_s`` (``--embedding-only`` stops after the encoders). Timings are
+``first_run_estimate_s`` (``--embedding-only`` stops after the encoders); ``cpu``: the CPU's
+model and its bf16 / int8 vector and matrix (AMX) features. Timings are
 wall-clock on 2 shared cores: other jobs make them noisy.
 """
 
@@ -44,6 +45,26 @@ from papers.names import author_keys  # noqa: E402
 SAMPLE = Path(__file__).resolve().parents[1] / "papers" / "sample" / "papers.jsonl.gz"
 
 
+# CPU features that decide the fast paths: bf16 and int8 in vector units (AVX-512) or in matrix
+# units (AMX); the issue's 100 papers/s goal holds where the CPU has native bf16 or matrix units.
+CPU_FLAGS = ("avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
+def cpu_description(info: str | None = None) -> dict:
+    """The CPU's model name and which of CPU_FLAGS it advertises, read from ``info`` (the text
+    of Linux /proc/cpuinfo, read when not given; {} where there is none)."""
+    if info is None:
+        try:
+            info = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return {}
+    fields = dict(line.split(":", 1) for line in info.splitlines()[:40] if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name", ""), "family": fields.get("cpu family", ""),
+            "flags": [f for f in CPU_FLAGS if f in flags]}  # fmt: skip
+
+
 def cache_load_times(workdir: Path) -> dict:
     """Seconds to load an OpenVINO encoder: converting the torch model, then from the cache."""
     if not openvino_available():
@@ -72,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict = {
         "n_papers": len(texts),
         "cpu_native_bf16": cpu_has_native_bf16(),
+        "cpu": cpu_description(),
     }
 
     available = [v for v in VARIANTS if openvino_available() or not v.startswith("openvino")]
