@@ -36,7 +36,8 @@ def year_of(paper: Paper) -> int | None:
 def citation_key(paper: Paper) -> str:
     first = paper.author_names[0].split()[-1] if paper.author_names else "anon"
     first = unicodedata.normalize("NFKD", first).encode("ascii", "ignore").decode()
-    word = next((w for w in re.findall(r"[A-Za-z]+", paper.title) if len(w) > 3), "paper")
+    # The title's first real word, macros flattened: "\textbf{Janus}: ..." gives "janus".
+    word = next((w for w in re.findall(r"[A-Za-z]+", paper.title_text) if len(w) > 3), "paper")
     return f"{re.sub(r'[^A-Za-z]', '', first).lower()}{year_of(paper) or ''}{word.lower()}"
 
 

@@ -148,6 +148,7 @@ def test_titles_are_plain_in_the_tab_feeds_and_api_and_latex_in_bibtex(client, p
     page = client.get("/paper/2605.00701").content.decode()
     assert "<title>Bold whitening · Cool Papers</title>" in page
     assert "<b>Bold</b> whitening" in page and r"\textbf{Bold} whitening" in page  # bibtex
+    assert re.search(r"@misc\{[a-z]*2026bold,", page)  # the key names a word, not a macro
     assert "<title>Bold whitening</title>" in client.get("/arxiv/cs.CL/feed").content.decode()
     api = client.get("/api/v1/papers/2605.00701").json()
     assert api["title"] == r"\textbf{Bold} whitening" and api["title_text"] == "Bold whitening"
